@@ -1,0 +1,159 @@
+"""Arithmetic problems as text: a problem (a, op, b) plus a format gives (prompt, completion).
+
+Pure functions of their arguments (no randomness, no state). Every format is documented in the README with an
+example. Operands are non-negative integers; subtraction may go negative; division gives quotient and remainder.
+
+Formats (completion shown for 345+678 / 386*273):
+  plain            1023                      a OP b=c
+  reversed         3201                      answer digits least significant first (seed 001)
+  reverse_cot      3201=1023                 reversed answer, '=', plain answer (seed 000)
+  sum_cot          multiplication only, seed 000: partial products d_i*10^i*b with running sums in brackets
+  reverse_sum_cot  same, with partial products and running sums written reversed (zeros kept)
+  cot              a step-by-step trace for every operation, one simple step per column or digit:
+                   +  per column, least significant first: x+y+carry=CD (C carry out, D digit), then =answer
+                   -  sign of the result (+ or -), then per column x-y-borrow=BD (B borrow out), then =answer;
+                      for a negative result the columns are those of b-a
+                   *  reverse_sum_cot (each partial product is one digit times b, each running sum one addition)
+                   /  long division, per digit of a: current=QrR (Q quotient digit, R remainder), then =answer
+"""
+
+OPERATIONS = ("+", "-", "*", "/")
+FORMATS = ("plain", "reversed", "reverse_cot", "sum_cot", "reverse_sum_cot", "cot")
+MULTIPLICATION_ONLY_FORMATS = ("sum_cot", "reverse_sum_cot")
+# Every character any format can produce; the tokenizers' default vocabulary is built from this.
+TRACE_CHARACTERS = "0123456789+-*/=[];r"
+
+
+def check_problem(a, op, b) -> None:
+    """Raises ValueError naming the bad value if (a, op, b) is not a problem this project supports."""
+    if op not in OPERATIONS:
+        raise ValueError(f"unknown operation {op!r}; expected one of {OPERATIONS}")
+    for name, value in (("a", a), ("b", b)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError(f"operand {name} must be a non-negative int, got {value!r}")
+    if op == "/" and b == 0:
+        raise ValueError("division by zero: the divisor b must be >= 1")
+
+
+def check_format(fmt, op) -> None:
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; expected one of {FORMATS}")
+    if fmt in MULTIPLICATION_ONLY_FORMATS and op != "*":
+        raise ValueError(f"format {fmt!r} exists for multiplication only, not for {op!r}")
+
+
+def answer_width(op: str, pad_width: int) -> tuple[int, ...]:
+    """Digits of the zero-padded answer: one width, or (quotient, remainder) widths for division."""
+    return {"+": (pad_width + 1,), "-": (pad_width,), "*": (2 * pad_width,), "/": (pad_width, pad_width)}[op]
+
+
+def _pad(value: int, width: int | None) -> str:
+    return str(value).zfill(width) if width else str(value)
+
+
+def _operand_text(value: int, pad_width: int | None) -> str:
+    text = _pad(value, pad_width)
+    if pad_width is not None and len(text) > pad_width:
+        raise ValueError(f"operand {value} has more than pad_width={pad_width} digits")
+    return text
+
+
+def answer_string(a: int, op: str, b: int, pad_width: int | None = None) -> str:
+    """The plain final answer: '1023', '-333', '49r2' (quotient r remainder); zero-padded if pad_width is set."""
+    check_problem(a, op, b)
+    widths = answer_width(op, pad_width) if pad_width else (None, None)
+    if op == "+":
+        return _pad(a + b, widths[0])
+    if op == "-":
+        return ("-" if a < b else "") + _pad(abs(a - b), widths[0])
+    if op == "*":
+        return _pad(a * b, widths[0])
+    q, r = divmod(a, b)
+    return f"{_pad(q, widths[0])}r{_pad(r, widths[1])}"
+
+
+def reverse_answer(answer: str) -> str:
+    """Reverses digits, keeping a leading sign in front and each part of 'QrR' in place: '-333'->'-333', '49r2'->'94r2'."""
+    if answer.startswith("-"):
+        return "-" + answer[1:][::-1]
+    return "r".join(part[::-1] for part in answer.split("r"))
+
+
+def make_prompt(a: int, op: str, b: int, pad_width: int | None = None) -> str:
+    check_problem(a, op, b)
+    return f"{_operand_text(a, pad_width)}{op}{_operand_text(b, pad_width)}="
+
+
+def _digits_lsb_first(text: str, n: int) -> list[int]:
+    """Digits of a numeral, least significant first, extended with zeros to n columns."""
+    digits = [int(ch) for ch in reversed(text)]
+    return digits + [0] * (n - len(digits))
+
+
+def _addition_cot(a_text: str, b_text: str) -> str:
+    n = max(len(a_text), len(b_text))
+    xs, ys = _digits_lsb_first(a_text, n), _digits_lsb_first(b_text, n)
+    steps, carry = [], 0
+    for x, y in zip(xs, ys):
+        total = x + y + carry
+        steps.append(f"{x}+{y}+{carry}={total // 10}{total % 10}")
+        carry = total // 10
+    return ";".join(steps)
+
+
+def _subtraction_cot(a_text: str, b_text: str) -> str:
+    a, b = int(a_text), int(b_text)
+    sign, (top, bottom) = ("+", (a_text, b_text)) if a >= b else ("-", (b_text, a_text))
+    n = max(len(top), len(bottom))
+    xs, ys = _digits_lsb_first(top, n), _digits_lsb_first(bottom, n)
+    steps, borrow = [], 0
+    for x, y in zip(xs, ys):
+        diff = x - y - borrow
+        borrow_out = 1 if diff < 0 else 0
+        steps.append(f"{x}-{y}-{borrow}={borrow_out}{diff + 10 * borrow_out}")
+        borrow = borrow_out
+    return sign + ";".join(steps)
+
+
+def _sum_cot(a_text: str, b: int, reverse: bool) -> str:
+    # Seed 000: one term per digit of the FIRST operand (as written), least significant first.
+    write = (lambda v: str(v)[::-1]) if reverse else str
+    terms, running = [], 0
+    for i, digit in enumerate(_digits_lsb_first(a_text, len(a_text))):
+        partial = digit * 10**i * b
+        running += partial
+        terms.append(f"{write(partial)}[{write(running)}]")
+    return "+".join(terms)
+
+
+def _long_division_cot(a_text: str, b: int) -> str:
+    steps, remainder = [], 0
+    for ch in a_text:
+        current = remainder * 10 + int(ch)
+        digit, remainder = divmod(current, b)
+        steps.append(f"{current}={digit}r{remainder}")
+    return ";".join(steps)
+
+
+def make_completion(a: int, op: str, b: int, fmt: str = "plain", pad_width: int | None = None) -> str:
+    """The text the model must produce after the prompt's '='."""
+    check_problem(a, op, b)
+    check_format(fmt, op)
+    answer = answer_string(a, op, b, pad_width)
+    if fmt == "plain":
+        return answer
+    if fmt == "reversed":
+        return reverse_answer(answer)
+    if fmt == "reverse_cot":
+        return f"{reverse_answer(answer)}={answer}"
+    a_text, b_text = _operand_text(a, pad_width), _operand_text(b, pad_width)
+    if fmt in ("sum_cot", "reverse_sum_cot") or (fmt == "cot" and op == "*"):
+        return f"{_sum_cot(a_text, b, reverse=fmt != 'sum_cot')}={answer}"
+    steps = {"+": _addition_cot, "-": _subtraction_cot}.get(op)
+    steps_text = steps(a_text, b_text) if steps else _long_division_cot(a_text, b)
+    return f"{steps_text}={answer}"
+
+
+def make_trace(a: int, op: str, b: int, fmt: str = "plain", pad_width: int | None = None) -> tuple[str, str]:
+    """(prompt, completion) for one problem, e.g. make_trace(1, '+', 9, 'reversed') == ('1+9=', '01')."""
+    return make_prompt(a, op, b, pad_width), make_completion(a, op, b, fmt, pad_width)

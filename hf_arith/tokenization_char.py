@@ -1,0 +1,85 @@
+"""CharTokenizer: one token per character, for arithmetic traces and for character-level language modelling."""
+
+import json
+import os
+
+from transformers import PreTrainedTokenizer
+
+# Every character of every trace format hf_arith writes (hf_arith.data.traces.TRACE_CHARACTERS, checked by a test)
+# plus the space of seed 000's padded prompts. Kept here because tokenizer files import only transformers.
+DEFAULT_CHARACTERS = "0123456789+-*/=[];r "
+SPECIAL_TOKENS = {"pad_token": "<pad>", "bos_token": "<bos>", "eos_token": "<eos>", "unk_token": "<unk>"}
+
+
+class CharTokenizer(PreTrainedTokenizer):
+    """One token per character. Ids: `<pad>`=0, `<bos>`=1, `<eos>`=2, `<unk>`=3, then the characters in order.
+
+    Args:
+        vocab_file: a `vocab.json` written by `save_pretrained` (token -> id).
+        characters: the characters to cover, in id order; defaults to the arithmetic alphabet.
+            `CharTokenizer.from_corpus(text)` builds one from a text corpus.
+
+    A character outside the vocabulary raises `ValueError` naming it and its position: it is never mapped to
+    `<unk>` silently. Pads on the left by default, as batched generation needs.
+    """
+
+    vocab_files_names = {"vocab_file": "vocab.json"}
+    model_input_names = ["input_ids", "attention_mask"]
+
+    def __init__(self, vocab_file: str | None = None, characters: str | None = None, **kwargs):
+        if vocab_file is not None:
+            with open(vocab_file, encoding="utf-8") as f:
+                self.encoder = json.load(f)
+        else:
+            characters = DEFAULT_CHARACTERS if characters is None else characters
+            if len(set(characters)) != len(characters) or any(len(ch) != 1 for ch in characters):
+                raise ValueError(f"characters must be distinct single characters, got {characters!r}")
+            tokens = list(SPECIAL_TOKENS.values()) + list(characters)
+            self.encoder = {token: i for i, token in enumerate(tokens)}
+        self.decoder = {i: token for token, i in self.encoder.items()}
+        for name, token in SPECIAL_TOKENS.items():
+            kwargs.setdefault(name, token)
+        kwargs.setdefault("padding_side", "left")
+        kwargs.setdefault("special_tokens_pattern", "none")
+        super().__init__(**kwargs)
+
+    @classmethod
+    def from_corpus(cls, text: str, **kwargs) -> "CharTokenizer":
+        """A tokenizer covering exactly the characters of `text` (sorted), e.g. Tiny Shakespeare's 65."""
+        if not text:
+            raise ValueError("cannot build a character vocabulary from an empty corpus")
+        return cls(characters="".join(sorted(set(text))), **kwargs)
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.encoder)
+
+    def get_vocab(self) -> dict[str, int]:
+        return {**self.encoder, **self.added_tokens_encoder}
+
+    def _tokenize(self, text: str, **kwargs) -> list[str]:
+        for position, ch in enumerate(text):
+            if ch not in self.encoder:
+                raise ValueError(
+                    f"character {ch!r} at position {position} of {text[:40]!r} is not in the vocabulary "
+                    f"of this {type(self).__name__}"
+                )
+        return list(text)
+
+    def _convert_token_to_id(self, token: str) -> int:
+        return self.encoder[token]
+
+    def _convert_id_to_token(self, index: int) -> str:
+        return self.decoder[index]
+
+    def convert_tokens_to_string(self, tokens: list[str]) -> str:
+        return "".join(tokens)
+
+    def save_vocabulary(self, save_directory: str, filename_prefix: str | None = None) -> tuple[str]:
+        path = os.path.join(save_directory, (filename_prefix + "-" if filename_prefix else "") + "vocab.json")
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(self.encoder, f, ensure_ascii=False)
+        return (path,)
+
+
+__all__ = ["CharTokenizer", "DEFAULT_CHARACTERS"]
