@@ -57,6 +57,7 @@ class ArithGPTAttention(nn.Module):
         self.dropout = config.dropout
         self.c_attn = nn.Linear(config.n_embd, 3 * config.n_embd, bias=config.bias)  # fused q, k, v
         self.c_proj = nn.Linear(config.n_embd, config.n_embd, bias=config.bias)
+        self.c_proj.is_residual_projection = True
         self.resid_dropout = nn.Dropout(config.dropout)
 
     def forward(self, x, attention_mask=None, rotary=None, past_key_values: Cache | None = None):
@@ -86,6 +87,7 @@ class ArithGPTMLP(nn.Module):
         self.c_fc = nn.Linear(config.n_embd, 4 * config.n_embd, bias=config.bias)
         self.gelu = nn.GELU()
         self.c_proj = nn.Linear(4 * config.n_embd, config.n_embd, bias=config.bias)
+        self.c_proj.is_residual_projection = True
         self.dropout = nn.Dropout(config.dropout)
 
     def forward(self, x):
@@ -115,12 +117,16 @@ class ArithGPTPreTrainedModel(PreTrainedModel):
 
     @torch.no_grad()
     def _init_weights(self, module):
-        super()._init_weights(module)
-        if isinstance(module, (ArithGPTAttention, ArithGPTMLP)):
-            # GPT-2: residual projections scaled by 1/sqrt(number of residual branches).
+        if getattr(module, "is_residual_projection", False):
+            # GPT-2: projections into the residual stream scaled by 1/sqrt(number of residual branches). The flag sits
+            # on the Linear itself because initialize_weights visits children before parents and never revisits.
             std = self.config.initializer_range / math.sqrt(2 * max(self.config.n_layer, 1))
-            init.normal_(module.c_proj.weight, mean=0.0, std=std)
-        elif isinstance(module, ArithGPTRotaryEmbedding):
+            init.normal_(module.weight, mean=0.0, std=std)
+            if module.bias is not None:
+                init.zeros_(module.bias)
+            return
+        super()._init_weights(module)
+        if isinstance(module, ArithGPTRotaryEmbedding):
             # from_pretrained builds on the meta device, where non-persistent buffers are never filled in.
             init.copy_(module.inv_freq, module.compute_inv_freq())
 
