@@ -1,0 +1,173 @@
+"""verify_trace: an independent checker of completions in every trace format.
+
+It does not call the trace writers: each step's expected text is recomputed here from the operands with plain
+integer arithmetic, so a bug in a writer shows up as a disagreement in the tests. A completion is read as a list of
+steps (the last one is the final answer); the verdict says whether the final answer is right and which step first
+goes wrong. This is how model outputs get step-level scores.
+"""
+
+import re
+from dataclasses import dataclass
+
+PROMPT_PATTERN = re.compile(r"(\d+)([+\-*/])(\d+)=")
+CANDIDATE_FORMATS = {
+    "+": ("plain", "reversed", "reverse_cot", "cot"),
+    "-": ("plain", "reversed", "reverse_cot", "cot"),
+    "*": ("plain", "reversed", "reverse_cot", "sum_cot", "reverse_sum_cot"),
+    "/": ("plain", "reversed", "reverse_cot", "cot"),
+}
+
+
+@dataclass(frozen=True)
+class TraceVerdict:
+    """format: the format the completion was read as; answer_correct: the final answer has the right value;
+    valid: every step is right; first_error_step: index of the first wrong step (None if valid), where steps are
+    numbered in writing order and the final answer is the last; num_steps: steps the format expects."""
+
+    format: str
+    answer_correct: bool
+    valid: bool
+    first_error_step: int | None
+    num_steps: int
+
+
+def _digit_columns(text: str, n: int) -> list[int]:
+    return [int(text[-1 - i]) if i < len(text) else 0 for i in range(n)]
+
+
+def _answer_value(text: str, op: str):
+    """Value of a plain answer, leading zeros allowed; None if malformed."""
+    if op == "/":
+        match = re.fullmatch(r"(\d+)r(\d+)", text)
+        return (int(match[1]), int(match[2])) if match else None
+    match = re.fullmatch(r"(-?)(\d+)", text) if op == "-" else re.fullmatch(r"()(\d+)", text)
+    if not match:
+        return None
+    return -int(match[2]) if match[1] else int(match[2])
+
+
+def _unreverse(text: str, op: str) -> str:
+    if op == "/":
+        return "r".join(part[::-1] for part in text.split("r"))
+    return text[0] + text[1:][::-1] if text.startswith("-") else text[::-1]
+
+
+def _true_answer(a: int, op: str, b: int):
+    if op == "/":
+        return divmod(a, b)
+    return {"+": a + b, "-": a - b, "*": a * b}[op]
+
+
+def _column_steps(a_text, op, b_text):
+    """Expected steps of the column-wise chain of thought for + and -, as text."""
+    a, b = int(a_text), int(b_text)
+    if op == "-" and a < b:
+        a_text, b_text = b_text, a_text
+    n = max(len(a_text), len(b_text))
+    xs, ys = _digit_columns(a_text, n), _digit_columns(b_text, n)
+    steps, carry = [], 0
+    for x, y in zip(xs, ys):
+        if op == "+":
+            out, digit = divmod(x + y + carry, 10)
+            steps.append(f"{x}+{y}+{carry}={out}{digit}")
+        else:
+            out = 1 if x - y - carry < 0 else 0
+            steps.append(f"{x}-{y}-{carry}={out}{x - y - carry + 10 * out}")
+        carry = out
+    return (["-" if a < b else "+"] if op == "-" else []) + steps
+
+
+def _product_steps(a_text, b, reverse):
+    write = (lambda v: str(v)[::-1]) if reverse else str
+    steps, running = [], 0
+    for i, digit in enumerate(_digit_columns(a_text, len(a_text))):
+        running += digit * 10**i * b
+        steps.append(f"{write(digit * 10**i * b)}[{write(running)}]")
+    return steps
+
+
+def _division_steps(a_text, b):
+    steps, remainder = [], 0
+    for ch in a_text:
+        current = remainder * 10 + int(ch)
+        steps.append(f"{current}={current // b}r{current % b}")
+        remainder = current % b
+    return steps
+
+
+def _read_steps(completion: str, op: str, fmt: str) -> list[str]:
+    """Splits a completion into its steps; the last item is always the final answer."""
+    if fmt in ("plain", "reversed"):
+        return [completion]
+    if fmt == "reverse_cot":
+        return completion.split("=")
+    body, _, final = completion.rpartition("=")
+    if op == "*":
+        return body.split("+") + [final]
+    if op == "-":
+        return ([body[:1]] + body[1:].split(";") if body else [""]) + [final]
+    return body.split(";") + [final]
+
+
+def _verdict(a_text, op, b_text, completion, fmt) -> TraceVerdict:
+    a, b = int(a_text), int(b_text)
+    truth = _true_answer(a, op, b)
+    steps = _read_steps(completion, op, fmt)
+    final = steps[-1]
+    if fmt == "reversed":
+        final = _unreverse(final, op)
+    answer_correct = _answer_value(final, op) == truth
+    if fmt in ("plain", "reversed"):
+        expected_steps = []
+    elif fmt == "reverse_cot":
+        expected_steps = [None]  # the reversed answer, checked by value below
+    elif op in "+-":
+        expected_steps = _column_steps(a_text, op, b_text)
+    elif op == "*":
+        expected_steps = _product_steps(a_text, b, reverse=fmt != "sum_cot")
+    else:
+        expected_steps = _division_steps(a_text, b)
+
+    num_steps = len(expected_steps) + 1
+    first_error = None
+    for i, expected in enumerate(expected_steps):
+        actual = steps[i] if i < len(steps) - 1 else None
+        ok = actual is not None and (
+            _answer_value(_unreverse(actual, op), op) == truth if expected is None else actual == expected
+        )
+        if not ok:
+            first_error = i
+            break
+    if first_error is None and (len(steps) != num_steps or not answer_correct):
+        first_error = min(len(steps) - 1, num_steps - 1) if answer_correct else num_steps - 1
+    return TraceVerdict(fmt, answer_correct, first_error is None, first_error, num_steps)
+
+
+def verify_trace(prompt: str, completion: str, fmt: str | None = None) -> TraceVerdict:
+    """Checks `completion` against the problem in `prompt` (e.g. '345+678=').
+
+    With `fmt=None` every format possible for the operation is tried: a completion valid in any of them is valid;
+    otherwise the verdict of the format read furthest before its first error is returned.
+    Raises ValueError for a prompt that is not a problem or a format that does not exist for its operation.
+    """
+    match = PROMPT_PATTERN.fullmatch(prompt)
+    if not match:
+        raise ValueError(f"not an arithmetic prompt: {prompt!r} (expected e.g. '345+678=')")
+    a_text, op, b_text = match.groups()
+    if op == "/" and int(b_text) == 0:
+        raise ValueError(f"division by zero in prompt {prompt!r}")
+    formats = CANDIDATE_FORMATS[op]
+    if fmt is not None:
+        if fmt == "cot" and op == "*":
+            fmt = "reverse_sum_cot"
+        if fmt not in formats:
+            raise ValueError(f"format {fmt!r} does not exist for {op!r}; expected one of {formats}")
+        formats = (fmt,)
+    verdicts = [_verdict(a_text, op, b_text, completion, f) for f in formats]
+    for verdict in verdicts:
+        if verdict.valid:
+            return verdict
+    return max(verdicts, key=lambda v: (v.first_error_step, v.answer_correct))
+
+
+__all__ = ["TraceVerdict", "verify_trace"]

@@ -1,0 +1,187 @@
+import itertools
+import re
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from hf_arith.data import (ArithmeticTraces, answer_string, get_config, load_arithmetic_traces, make_completion,
+                           make_trace, training_stream, verify_trace)
+from hf_arith.data.builder import PRESETS
+from hf_arith.data.traces import FORMATS, check_format
+
+SEED_VECTORS = json.loads((Path(__file__).parent / "seed_vectors.json").read_text())
+
+
+@pytest.mark.parametrize("vector", SEED_VECTORS["mul_formats"], ids=lambda v: v["text"])
+def test_seed_000_multiplication_formats_byte_for_byte(vector):
+    fmt = {(False, False): "plain", (False, True): "reverse_cot", (True, False): "sum_cot",
+           (True, True): "reverse_sum_cot"}[(vector["sum_cot"], vector["reverse_cot"])]
+    prompt, completion = make_trace(vector["a"], "*", vector["b"], fmt)
+    assert prompt + completion == vector["text"]
+    assert verify_trace(prompt, completion).valid
+
+
+def test_seed_001_reversed_example():
+    assert make_trace(1, "+", 9, "reversed") == ("1+9=", "01")  # 10 reversed
+
+
+@pytest.mark.parametrize(
+    "problem, fmt, expected",
+    [
+        ((345, "+", 678), "cot", "5+8+0=13;4+7+1=12;3+6+1=10=1023"),  # carry out, digit per column
+        ((345, "-", 678), "plain", "-333"),  # negative results carry a leading minus
+        ((345, "-", 678), "reversed", "-333"),  # sign stays in front, digits reversed (palindrome here)
+        ((340, "-", 8), "reversed", "233"),  # 332 reversed
+        ((345, "-", 678), "cot", "-8-5-0=03;7-4-0=03;6-3-0=03=-333"),  # b-a column by column, sign first
+        ((45, "-", 7), "cot", "+5-7-0=18;4-0-1=03=38"),  # borrow 1 then 4-0-1
+        ((345, "/", 7), "plain", "49r2"),  # quotient r remainder
+        ((345, "/", 7), "reversed", "94r2"),
+        ((345, "/", 7), "cot", "3=0r3;34=4r6;65=9r2=49r2"),  # long division, one digit of a per step
+        ((345, "*", 678), "cot", "0933[0933]+02172[01503]+004302[019332]=233910"),  # = reverse_sum_cot
+        ((0, "+", 0), "reverse_cot", "0=0"),
+        ((45, "+", 7), "plain", "52"),
+    ],
+)
+def test_formats_explicit_examples(problem, fmt, expected):
+    a, op, b = problem
+    assert make_completion(a, op, b, fmt) == expected
+
+
+def test_zero_padding_pads_operands_and_answer():
+    assert make_trace(45, "+", 7, "plain", pad_width=3) == ("045+007=", "0052")
+    assert make_trace(45, "*", 7, "reversed", pad_width=3) == ("045*007=", "513000")
+    assert make_trace(45, "/", 7, "plain", pad_width=3) == ("045/007=", "006r003")
+    with pytest.raises(ValueError, match="operand 1234 has more than pad_width=3"):
+        make_trace(1234, "+", 1, pad_width=3)
+
+
+@pytest.mark.parametrize("call, fragment", [
+    (lambda: make_trace(1, "%", 2), "'%'"),
+    (lambda: make_trace(1, "/", 0), "division by zero"),
+    (lambda: make_trace(-1, "+", 2), "-1"),
+    (lambda: make_trace(1, "+", 2, "sum_cot"), "multiplication only"),
+    (lambda: make_trace(1, "+", 2, "fancy"), "'fancy'"),
+    (lambda: verify_trace("12+", "3"), "'12+'"),
+])
+def test_bad_problems_raise(call, fragment):
+    with pytest.raises(ValueError, match=re.escape(fragment)):
+        call()
+
+
+problems = st.tuples(st.integers(0, 99_999), st.sampled_from("+-*/"), st.integers(1, 99_999))
+formats = st.sampled_from(FORMATS)
+
+
+def valid_trace(problem, fmt, padded):
+    a, op, b = problem
+    try:
+        check_format(fmt, op)
+    except ValueError:
+        assume(False)
+    return make_trace(a, op, b, fmt, pad_width=5 if padded else None)
+
+
+@given(problems, formats, st.booleans())
+def test_verifier_accepts_every_generated_trace(problem, fmt, padded):
+    prompt, completion = valid_trace(problem, fmt, padded)
+    verdict = verify_trace(prompt, completion)
+    assert verdict.valid and verdict.answer_correct and verdict.first_error_step is None
+
+
+@given(problems, formats, st.booleans(), st.data())
+@settings(max_examples=300)
+def test_verifier_catches_a_corrupted_character(problem, fmt, padded, data):
+    prompt, completion = valid_trace(problem, fmt, padded)
+    position = data.draw(st.integers(0, len(completion) - 1))
+    new_char = data.draw(st.sampled_from("0123456789+-*=[];r").filter(lambda c: c != completion[position]))
+    corrupted = completion[:position] + new_char + completion[position + 1:]
+    verdict = verify_trace(prompt, corrupted)
+    if verdict.valid:
+        # Only acceptable if the corruption produced another correct trace of the same problem.
+        a, op, b = problem
+        correct = {make_completion(a, op, b, f, p) for f in FORMATS for p in (None, 5)
+                   if f not in ("sum_cot", "reverse_sum_cot") or op == "*"}
+        assert corrupted in correct
+    else:
+        assert verdict.first_error_step is not None
+
+
+def test_verifier_locates_the_first_wrong_step():
+    # step 1 (second column) claims carry-in 0 where the true carry is 1
+    verdict = verify_trace("345+678=", "5+8+0=13;4+7+0=11;3+6+1=10=1023")
+    assert verdict.format == "cot" and verdict.first_error_step == 1 and verdict.answer_correct
+    wrong_final = verify_trace("807*214=", "8941[8941]+0[8941]+002171[896271]=172699")
+    assert wrong_final.first_error_step == 3 and not wrong_final.answer_correct
+    assert verify_trace("345+678=", "3201").format == "reversed"
+
+
+def test_builder_splits_disjoint_deterministic_and_verified(tmp_path):
+    data = load_arithmetic_traces("calc3", cache_dir=str(tmp_path), train_size=3000, validation_size=300,
+                                  test_size=300)
+    keys = {split: {(r["op"], r["a"], r["b"]) for r in data[split]} for split in data}
+    assert [len(keys[s]) for s in ("train", "validation", "test")] == [3000, 300, 300]  # distinct within splits
+    assert not keys["train"] & keys["test"] and not keys["train"] & keys["validation"]
+    assert not keys["validation"] & keys["test"]
+    assert set(data["train"]["op"]) == set("+-*/")
+    for row in itertools.chain(*(data[s] for s in data)):
+        assert row["answer"] == answer_string(int(row["a"]), row["op"], int(row["b"]))
+        assert verify_trace(row["prompt"], row["completion"], "cot").valid
+    again = load_arithmetic_traces("calc3", cache_dir=str(tmp_path / "other"), train_size=3000,
+                                   validation_size=300, test_size=300)
+    assert again["test"]["prompt"] == data["test"]["prompt"] and again["train"]["prompt"] == data["train"]["prompt"]
+    bigger_train = load_arithmetic_traces("calc3", cache_dir=str(tmp_path), train_size=5000, validation_size=300,
+                                          test_size=300)
+    assert bigger_train["test"]["prompt"] == data["test"]["prompt"]
+
+
+def test_small_problem_space_fills_exactly(tmp_path):
+    data = load_arithmetic_traces("add3", cache_dir=str(tmp_path), max_digits=1, train_size=80, validation_size=10,
+                                  test_size=10)
+    assert len({r["prompt"] for s in data for r in data[s]}) == 100  # every 1-digit sum exactly once
+
+
+@pytest.mark.parametrize("overrides, fragment", [
+    (dict(train_size=2_000_000), "only 1000000 exist"),
+    (dict(format="sum_cot"), "multiplication only"),
+    (dict(max_digits=0), "max_digits must be a positive int, got 0"),
+    (dict(operations="+x"), "'+x'"),
+    (dict(min_digits=5), "min_digits (5) must not exceed max_digits (3)"),
+    (dict(seed=-1), "seed must be an int >= 0, got -1"),
+])
+def test_bad_config_raises_before_generating(tmp_path, overrides, fragment):
+    with pytest.raises(ValueError) as excinfo:
+        ArithmeticTraces(config_name="add3", cache_dir=str(tmp_path), **overrides)
+    assert fragment in str(excinfo.value)
+    assert not list(tmp_path.rglob("*.arrow"))
+
+
+def test_unknown_preset():
+    with pytest.raises(ValueError, match="unknown data preset 'add4'"):
+        get_config("add4")
+
+
+def test_code_change_changes_the_cache_key(tmp_path, monkeypatch):
+    from hf_arith.data import builder as builder_module
+    first = ArithmeticTraces(config_name="add3", cache_dir=str(tmp_path))
+    monkeypatch.setattr(builder_module, "_code_fingerprint", lambda: "changed-code")
+    second = ArithmeticTraces(config_name="add3", cache_dir=str(tmp_path))
+    assert first.cache_dir != second.cache_dir
+
+
+def test_presets_cover_the_seed_experiments():
+    assert {"add3", "add9", "calc3"} <= set(PRESETS)
+    assert {f"mul{d}-{f}" for d in (3, 6) for f in ("plain", "reverse_cot", "sum_cot", "reverse_sum_cot")} <= set(
+        PRESETS)
+
+
+def test_training_stream_never_yields_a_held_out_problem(tmp_path):
+    config = get_config("add3", max_digits=2, train_size=100, validation_size=200, test_size=500)
+    data = load_arithmetic_traces("add3", cache_dir=str(tmp_path), max_digits=2, train_size=100,
+                                  validation_size=200, test_size=500)
+    held_out = set(data["test"]["prompt"]) | set(data["validation"]["prompt"])
+    streamed = [ex["prompt"] for ex in itertools.islice(training_stream(config), 20_000)]
+    assert not held_out & set(streamed)
+    assert len(set(streamed)) == 10_000 - 700  # all the rest of the 2-digit space shows up
