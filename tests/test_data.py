@@ -184,4 +184,6 @@ def test_training_stream_never_yields_a_held_out_problem(tmp_path):
     held_out = set(data["test"]["prompt"]) | set(data["validation"]["prompt"])
     streamed = [ex["prompt"] for ex in itertools.islice(training_stream(config), 20_000)]
     assert not held_out & set(streamed)
-    assert len(set(streamed)) == 10_000 - 700  # all the rest of the 2-digit space shows up
+    # lengths are uniform, so a quarter of the draws are 1-digit + 1-digit: every such problem not held out appears
+    one_digit = {f"{a}+{b}=" for a in range(10) for b in range(10)}
+    assert one_digit - held_out <= set(streamed)

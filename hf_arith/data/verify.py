@@ -41,7 +41,7 @@ def _answer_value(text: str, op: str):
         match = re.fullmatch(r"(\d+)r(\d+)", text)
         return (int(match[1]), int(match[2])) if match else None
     match = re.fullmatch(r"(-?)(\d+)", text) if op == "-" else re.fullmatch(r"()(\d+)", text)
-    if not match:
+    if not match or (match[1] and int(match[2]) == 0):  # "-0" is no way to write zero
         return None
     return -int(match[2]) if match[1] else int(match[2])
 
