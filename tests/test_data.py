@@ -102,7 +102,9 @@ def test_verifier_catches_a_corrupted_character(problem, fmt, padded, data):
     if verdict.valid:
         # Only acceptable if the corruption produced another correct trace of the same problem.
         a, op, b = problem
-        correct = {make_completion(a, op, b, f, p) for f in FORMATS for p in (None, 5)
+        a_text, b_text = prompt[:-1].split(op)
+        pads = {None, len(a_text)} if len(a_text) == len(b_text) else {None}
+        correct = {make_completion(a, op, b, f, p) for f in FORMATS for p in pads
                    if f not in ("sum_cot", "reverse_sum_cot") or op == "*"}
         assert corrupted in correct
     else:

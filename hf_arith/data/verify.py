@@ -35,27 +35,28 @@ def _digit_columns(text: str, n: int) -> list[int]:
     return [int(text[-1 - i]) if i < len(text) else 0 for i in range(n)]
 
 
-def _answer_value(text: str, op: str):
-    """Value of a plain answer, leading zeros allowed; None if malformed."""
-    if op == "/":
-        match = re.fullmatch(r"(\d+)r(\d+)", text)
-        return (int(match[1]), int(match[2])) if match else None
-    match = re.fullmatch(r"(-?)(\d+)", text) if op == "-" else re.fullmatch(r"()(\d+)", text)
-    if not match or (match[1] and int(match[2]) == 0):  # "-0" is no way to write zero
-        return None
-    return -int(match[2]) if match[1] else int(match[2])
+def _accepted_answers(a_text: str, op: str, b_text: str) -> set[str]:
+    """The plain answer as text: canonical, or zero-padded when the prompt's operands are padded to one width."""
+    a, b = int(a_text), int(b_text)
+    accepted = set()
+    widths = [None] + ([len(a_text)] if len(a_text) == len(b_text) else [])
+    for w in widths:
+        pad = (lambda v, k: str(v).zfill(k)) if w else (lambda v, k: str(v))
+        if op == "+":
+            accepted.add(pad(a + b, (w or 0) + 1))
+        elif op == "-":
+            accepted.add(("-" if a < b else "") + pad(abs(a - b), w))
+        elif op == "*":
+            accepted.add(pad(a * b, 2 * (w or 0)))
+        else:
+            accepted.add(f"{pad(a // b, w)}r{pad(a % b, w)}")
+    return accepted
 
 
 def _unreverse(text: str, op: str) -> str:
     if op == "/":
         return "r".join(part[::-1] for part in text.split("r"))
     return text[0] + text[1:][::-1] if text.startswith("-") else text[::-1]
-
-
-def _true_answer(a: int, op: str, b: int):
-    if op == "/":
-        return divmod(a, b)
-    return {"+": a + b, "-": a - b, "*": a * b}[op]
 
 
 def _column_steps(a_text, op, b_text):
@@ -110,13 +111,11 @@ def _read_steps(completion: str, op: str, fmt: str) -> list[str]:
 
 
 def _verdict(a_text, op, b_text, completion, fmt) -> TraceVerdict:
-    a, b = int(a_text), int(b_text)
-    truth = _true_answer(a, op, b)
+    b = int(b_text)
+    accepted = _accepted_answers(a_text, op, b_text)
     steps = _read_steps(completion, op, fmt)
-    final = steps[-1]
-    if fmt == "reversed":
-        final = _unreverse(final, op)
-    answer_correct = _answer_value(final, op) == truth
+    final = _unreverse(steps[-1], op) if fmt == "reversed" else steps[-1]
+    answer_correct = final in accepted
     if fmt in ("plain", "reversed"):
         expected_steps = []
     elif fmt == "reverse_cot":
@@ -133,11 +132,13 @@ def _verdict(a_text, op, b_text, completion, fmt) -> TraceVerdict:
     for i, expected in enumerate(expected_steps):
         actual = steps[i] if i < len(steps) - 1 else None
         ok = actual is not None and (
-            _answer_value(_unreverse(actual, op), op) == truth if expected is None else actual == expected
+            _unreverse(actual, op) in accepted if expected is None else actual == expected
         )
         if not ok:
             first_error = i
             break
+    if first_error is None and fmt == "reverse_cot" and len(steps) == 2 and steps[1] != _unreverse(steps[0], op):
+        first_error = 1  # the plain answer must be the reversed one read backwards, padding included
     if first_error is None and (len(steps) != num_steps or not answer_correct):
         first_error = min(len(steps) - 1, num_steps - 1) if answer_correct else num_steps - 1
     return TraceVerdict(fmt, answer_correct, first_error is None, first_error, num_steps)
