@@ -1,0 +1,67 @@
+"""Named training presets: model, data and Trainer settings that reproduce one experiment each.
+
+A preset's values are defaults: a --config file overrides them, and command-line flags override both.
+The measured result of each preset is in the README.
+"""
+
+_ARITH_TRAINING = dict(
+    learning_rate=3e-3, warmup_steps=30, lr_scheduler_type="cosine", weight_decay=0.1, adam_beta2=0.99,
+    per_device_train_batch_size=256, per_device_eval_batch_size=1000, max_steps=3000, eval_strategy="steps",
+    eval_steps=50, save_strategy="steps", save_steps=500, save_total_limit=1, logging_steps=25, seed=0,
+)
+
+
+def _arith(data_preset, model=None, data=None, training=None):
+    return {"data_preset": data_preset, "model": dict(model or {}), "data": dict(data or {}),
+            "training": {**_ARITH_TRAINING, **(training or {})}}
+
+
+TRAINING_PRESETS = {
+    # The default: 3-digit addition, reversed answers, aligned digit pairs, 2 x 128.
+    "add3": _arith("add3", model=dict(tokenizer="aligned", n_layer=2, n_embd=128, n_head=4),
+                   training=dict(max_steps=400)),
+    # Seed 001's comparison: character tokens, reversed answers, RoPE vs learned positions.
+    "add3-rope": _arith("add3", model=dict(tokenizer="char", n_layer=2, n_embd=128, n_head=4,
+                                           position_embedding="rope")),
+    "add3-learned": _arith("add3", model=dict(tokenizer="char", n_layer=2, n_embd=128, n_head=4,
+                                              position_embedding="learned")),
+    # Seed 003: 9-digit addition, aligned pairs vs characters.
+    "add9": _arith("add9", model=dict(tokenizer="aligned", n_layer=2, n_embd=128, n_head=4)),
+    "add9-char": _arith("add9", model=dict(tokenizer="char", n_layer=2, n_embd=128, n_head=4,
+                                           position_embedding="rope")),
+    # The calculator: one model for + - * / with chain-of-thought traces.
+    "calc3": _arith("calc3", model=dict(tokenizer="char", n_layer=3, n_embd=128, n_head=4,
+                                        position_embedding="rope"),
+                    training=dict(max_steps=12000)),
+    **{f"mul3-{fmt}": _arith(f"mul3-{fmt}", model=dict(tokenizer="char", n_layer=3, n_embd=128, n_head=4,
+                                                       position_embedding="rope"),
+                             training=dict(max_steps=6000))
+       for fmt in ("plain", "reverse_cot", "sum_cot", "reverse_sum_cot")},
+    # Seeds 002/004: Tiny Shakespeare, character level.
+    "shakespeare-char": {
+        "data_preset": None,
+        "model": dict(tokenizer="char", n_layer=4, n_embd=128, n_head=4, position_embedding="learned", dropout=0.0),
+        "data": dict(block_size=64),
+        "training": dict(learning_rate=2e-3, warmup_steps=50, lr_scheduler_type="cosine", weight_decay=0.1,
+                         adam_beta2=0.99, per_device_train_batch_size=32, per_device_eval_batch_size=256,
+                         max_steps=2000, eval_strategy="steps", eval_steps=250, save_strategy="steps",
+                         save_steps=1000, save_total_limit=1, logging_steps=50, seed=0),
+        "run": dict(target_exact_match=None),
+    },
+    "shakespeare-bigram": {
+        "data_preset": None,
+        "model": dict(tokenizer="char", n_layer=0, n_embd=128, n_head=4, position_embedding="none"),
+        "data": dict(block_size=64),
+        "training": dict(learning_rate=1e-2, warmup_steps=20, lr_scheduler_type="cosine", weight_decay=0.0,
+                         per_device_train_batch_size=32, per_device_eval_batch_size=256, max_steps=1500,
+                         eval_strategy="steps", eval_steps=250, save_strategy="steps", save_steps=1000,
+                         save_total_limit=1, logging_steps=50, seed=0),
+        "run": dict(target_exact_match=None),
+    },
+}
+
+
+def get_training_preset(name: str) -> dict:
+    if name not in TRAINING_PRESETS:
+        raise ValueError(f"unknown preset {name!r}; expected one of {sorted(TRAINING_PRESETS)}")
+    return TRAINING_PRESETS[name]
