@@ -42,6 +42,10 @@ def write_artifacts(trainer, tokenizer, results, history, run_args, data_setting
                     is_corpus) -> dict:
     output_dir = trainer.args.output_dir
     trainer.save_model(output_dir)  # safetensors weights, config (with arith_data), tokenizer, code + auto_map
+    # The Trainer also pickles its arguments; a folder meant for the Hub ships no pickles (the card lists them).
+    args_pickle = os.path.join(output_dir, "training_args.bin")
+    if os.path.exists(args_pickle):
+        os.remove(args_pickle)
     metric = "eval_loss" if is_corpus else "eval_exact_match"
     save_training_curves(history, os.path.join(output_dir, "training_curves.png"), metric)
     if is_corpus:

@@ -17,18 +17,21 @@ def _arith(data_preset, model=None, data=None, training=None):
 
 
 TRAINING_PRESETS = {
-    # The default: 3-digit addition, reversed answers, aligned digit pairs, 2 x 128.
+    # The default: 3-digit addition, reversed zero-padded answers, aligned digit pairs, 2 x 128. Zero padding fixes
+    # where EOS goes; without it, short sums ("7+5=211") were the last 0.7 % of errors.
     "add3": _arith("add3", model=dict(tokenizer="aligned", n_layer=2, n_embd=128, n_head=4),
-                   training=dict(max_steps=400)),
+                   data=dict(zero_pad=True), training=dict(max_steps=400)),
     # Seed 001's comparison: character tokens, reversed answers, RoPE vs learned positions.
     "add3-rope": _arith("add3", model=dict(tokenizer="char", n_layer=2, n_embd=128, n_head=4,
                                            position_embedding="rope")),
     "add3-learned": _arith("add3", model=dict(tokenizer="char", n_layer=2, n_embd=128, n_head=4,
                                               position_embedding="learned")),
     # Seed 003: 9-digit addition, aligned pairs vs characters.
-    "add9": _arith("add9", model=dict(tokenizer="aligned", n_layer=2, n_embd=128, n_head=4)),
+    "add9": _arith("add9", model=dict(tokenizer="aligned", n_layer=2, n_embd=128, n_head=4),
+                   data=dict(zero_pad=True), training=dict(max_steps=1500)),
     "add9-char": _arith("add9", model=dict(tokenizer="char", n_layer=2, n_embd=128, n_head=4,
-                                           position_embedding="rope")),
+                                           position_embedding="rope"),
+                        data=dict(zero_pad=True), training=dict(max_steps=1500)),
     # The calculator: one model for + - * / with chain-of-thought traces.
     "calc3": _arith("calc3", model=dict(tokenizer="char", n_layer=3, n_embd=128, n_head=4,
                                         position_embedding="rope"),
