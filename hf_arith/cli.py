@@ -29,6 +29,9 @@ class OneLineParser(argparse.ArgumentParser):
 def load_model_and_tokenizer(model_dir: str):
     import hf_arith  # noqa: F401  (registers the Auto classes)
     from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # calc/eval/sample output stays clean
 
     if os.sep in model_dir or model_dir.startswith("."):
         if not os.path.isdir(model_dir):
@@ -169,15 +172,12 @@ def cmd_sample(argv):
     model, tokenizer = load_model_and_tokenizer(args.model_dir)
     import torch
 
-    from hf_arith.training.collator import encode
+    from hf_arith.training.evaluation import sample_text
 
-    ids = torch.tensor([encode(tokenizer, args.prompt)])
-    generator_seed = torch.manual_seed(args.seed)  # generate() draws from torch's global generator
-    del generator_seed
-    out = model.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=args.max_new_tokens,
-                         do_sample=True, temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
-                         pad_token_id=tokenizer.pad_token_id, eos_token_id=None)
-    print(args.prompt + tokenizer.decode(out[0, ids.shape[1]:].tolist()))
+    torch.manual_seed(args.seed)  # generate() draws from torch's global generator
+    text = sample_text(model, tokenizer, args.prompt, args.max_new_tokens, temperature=args.temperature,
+                       top_k=args.top_k, top_p=args.top_p)
+    print(args.prompt + text)
     return 0
 
 

@@ -114,3 +114,25 @@ def save_heatmap(by_digits: dict[str, float], path: str, title: str = "held-out 
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+@torch.no_grad()
+def sample_text(model, tokenizer, prompt: str, max_new_tokens: int, **sampling) -> str:
+    """Samples `max_new_tokens` after `prompt` through `generate` (top-k / top-p / temperature in `sampling`).
+
+    Like nanoGPT, the context is cropped to the model's window: past `n_positions` tokens, generation goes on
+    from the last half window. Draws from torch's global generator: seed it (torch.manual_seed) to repeat.
+    """
+    window = model.config.n_positions
+    ids = encode(tokenizer, prompt)
+    if not ids:
+        raise ValueError("the prompt must hold at least one character")
+    generated = []
+    while len(generated) < max_new_tokens:
+        context = (ids + generated)[-(window // 2 if len(ids) + len(generated) >= window else window):]
+        steps = min(max_new_tokens - len(generated), window - len(context))
+        context_ids = torch.tensor([context], device=model.device)
+        out = model.generate(context_ids, attention_mask=torch.ones_like(context_ids), max_new_tokens=steps,
+                             do_sample=True, pad_token_id=tokenizer.pad_token_id, eos_token_id=None, **sampling)
+        generated += out[0, len(context):].tolist()
+    return tokenizer.decode(generated)

@@ -1,0 +1,61 @@
+"""Multi-process training and crash recovery (subprocesses; marked slow, run by CI)."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from .test_training import TINY
+
+pytestmark = pytest.mark.slow
+ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+
+
+def _train_cmd(*extra):
+    return [sys.executable, "-m", "hf_arith.cli", "train", *TINY, *extra]
+
+
+def test_torchrun_two_processes(tmp_path):
+    out = tmp_path / "ddp"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "-m", "hf_arith.cli", "train",
+           *TINY, "--output_dir", str(out), "--data_cache_dir", str(tmp_path / "cache")]
+    done = subprocess.run(cmd, capture_output=True, text=True, env=ENV, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    results = json.loads((out / "all_results.json").read_text())
+    assert results["world_size"] == 2
+    assert 0 <= results["validation"]["eval_exact_match"] <= 1  # gathered over both ranks
+
+
+def test_sigkill_then_resume_matches_an_uninterrupted_run(tmp_path):
+    cache = str(tmp_path / "cache")
+    steps = ["--max_steps", "60", "--save_steps", "20", "--eval_steps", "60", "--target_exact_match", "2"]
+    reference = tmp_path / "reference"
+    done = subprocess.run(_train_cmd(*steps, "--output_dir", str(reference), "--data_cache_dir", cache),
+                          capture_output=True, text=True, env=ENV, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+
+    crashed = tmp_path / "crashed"
+    process = subprocess.Popen(_train_cmd(*steps, "--output_dir", str(crashed), "--data_cache_dir", cache),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV)
+    deadline = time.time() + 300
+    while not (crashed / "checkpoint-40").exists() and process.poll() is None and time.time() < deadline:
+        time.sleep(0.2)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert (crashed / "checkpoint-20").exists() or (crashed / "checkpoint-40").exists()
+    assert not (crashed / "README.md").exists()  # a killed run does not look finished
+
+    done = subprocess.run(_train_cmd(*steps, "--output_dir", str(crashed), "--data_cache_dir", cache,
+                                     "--resume_from_checkpoint", "true"),
+                          capture_output=True, text=True, env=ENV, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    first = json.loads((reference / "all_results.json").read_text())
+    second = json.loads((crashed / "all_results.json").read_text())
+    assert second["global_step"] == first["global_step"] == 60
+    assert second["validation"]["eval_exact_match"] == first["validation"]["eval_exact_match"]
+    assert second["validation"]["eval_loss"] == pytest.approx(first["validation"]["eval_loss"], rel=1e-4)
+    assert second["test"]["exact_match"] == first["test"]["exact_match"]
