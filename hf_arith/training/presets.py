@@ -46,7 +46,7 @@ TRAINING_PRESETS = {
         "model": dict(tokenizer="char", n_layer=4, n_embd=128, n_head=4, position_embedding="learned", dropout=0.0),
         "data": dict(block_size=64),
         "training": dict(learning_rate=2e-3, warmup_steps=50, lr_scheduler_type="cosine", weight_decay=0.1,
-                         adam_beta2=0.99, per_device_train_batch_size=32, per_device_eval_batch_size=256,
+                         adam_beta2=0.99, per_device_train_batch_size=12, per_device_eval_batch_size=256,
                          max_steps=2000, eval_strategy="steps", eval_steps=250, save_strategy="steps",
                          save_steps=1000, save_total_limit=1, logging_steps=50, seed=0),
         "run": dict(target_exact_match=None),
