@@ -66,11 +66,11 @@ def parse_problem(text: str, max_digits: int | None) -> tuple[int, str, int]:
 
 def answer_from_completion(completion: str, op: str, fmt: str) -> str:
     """The plain, canonical answer in a generated completion, or '?' if it has none."""
-    from hf_arith.data.verify import _unreverse
+    from hf_arith.data.traces import reverse_answer
 
     final = completion.rpartition("=")[2]
     if fmt == "reversed":
-        final = _unreverse(final, op) if final else final
+        final = reverse_answer(final)  # reversing is its own inverse
     pattern = r"(\d+)r(\d+)" if op == "/" else (r"(-?)(\d+)" if op == "-" else r"()(\d+)")
     match = re.fullmatch(pattern, final)
     if not match:
@@ -94,8 +94,8 @@ def cmd_calc(argv):
     model, tokenizer = load_model_and_tokenizer(args.model_dir)
     settings = _arith_settings(model, args.model_dir)
     pad = settings["max_digits"] if settings.get("zero_pad") else None
-    limit = min(x for x in (getattr(tokenizer, "max_digits", None), pad) if x is not None) if (
-        pad or hasattr(tokenizer, "max_digits")) else None
+    limits = [x for x in (getattr(tokenizer, "max_digits", None), pad) if x is not None]
+    limit = min(limits) if limits else None
     problems = [parse_problem(t, limit) for t in texts]  # all checked before anything is printed
 
     from hf_arith.data.traces import make_prompt

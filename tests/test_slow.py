@@ -42,7 +42,9 @@ def test_sigkill_then_resume_matches_an_uninterrupted_run(tmp_path):
     process = subprocess.Popen(_train_cmd(*steps, "--output_dir", str(crashed), "--data_cache_dir", cache),
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV)
     deadline = time.time() + 300
-    while not (crashed / "checkpoint-40").exists() and process.poll() is None and time.time() < deadline:
+    # trainer_state.json is written last: killing after it leaves a whole checkpoint (the folder alone may be partial)
+    while not (crashed / "checkpoint-40" / "trainer_state.json").exists() and process.poll() is None \
+            and time.time() < deadline:
         time.sleep(0.2)
     process.send_signal(signal.SIGKILL)
     process.wait()

@@ -3,11 +3,9 @@
 import argparse
 import json
 import logging
-import math
 import os
 import random
 import time
-from dataclasses import asdict
 from pathlib import Path
 
 import torch
@@ -67,24 +65,14 @@ def parse_train_args(argv: list[str]):
     output_dir = f"outputs/{known.preset}"
     parser = HfArgumentParser((ModelArguments, DataArguments, RunArguments, TrainingArguments),
                               prog="hf-arith train")
-    parser.error = _one_line_error("hf-arith train")
+    parser.error = _raise_value_error  # the CLI turns it into one line and exit code 2
     args = ["--output_dir", output_dir] + _as_flags(defaults) + _as_flags(from_file) + list(argv)
     model_args, data_args, run_args, training_args = parser.parse_args_into_dataclasses(args=args)
     return model_args, data_args, run_args, training_args
 
 
-def _one_line_error(prog):
-    def error(message):
-        raise SystemExit(_exit_with(f"{prog}: error: {message}"))
-
-    return error
-
-
-def _exit_with(message):
-    import sys
-
-    print(message, file=sys.stderr)
-    return 2
+def _raise_value_error(message):
+    raise ValueError(message)
 
 
 def data_config_from_args(run_args: RunArguments, data_args: DataArguments):
@@ -232,8 +220,4 @@ def train(argv: list[str]) -> dict:
     return results
 
 
-def bits(nats: float) -> float:
-    return nats / math.log(2)
-
-
-__all__ = ["parse_train_args", "train", "asdict"]
+__all__ = ["parse_train_args", "train"]
