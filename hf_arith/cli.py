@@ -143,6 +143,7 @@ def cmd_eval(argv):
                 "verified_trace_valid"):
         print(f"  {key:24s} {100 * m[key]:6.2f} %")
     print("  by digits (a x b):", ", ".join(f"{k} {100 * v:.1f}%" for k, v in m["by_digits"].items()))
+    print("  by operation:", ", ".join(f"{op} {100 * v:.2f}%" for op, v in m["by_operation"].items()))
     if m["first_error_step_counts"]:
         print("  first wrong step (count):", m["first_error_step_counts"])
     print(format_examples(result["examples"]))

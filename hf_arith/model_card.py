@@ -12,7 +12,7 @@ TEMPLATE = """---
 # {{ model_name }}
 
 An ArithGPT ({{ parameters }} parameters) trained from scratch with [hf_arith](https://pypi.org/project/hf-arith/)
-(`hf-arith train --preset {{ preset }}`), {{ task_line }}
+with `{{ command }}`, {{ task_line }}
 
 ## Results (measured)
 
@@ -31,7 +31,7 @@ tokenizer = AutoTokenizer.from_pretrained("{{ repo }}", trust_remote_code=True)
 model = AutoModelForCausalLM.from_pretrained("{{ repo }}", trust_remote_code=True)
 {{ usage }}
 ```
-or `hf-arith calc {{ repo }} 123+456` with the package installed.
+{{ cli_line }}
 
 ## Data
 
@@ -69,13 +69,23 @@ def write_model_card(output_dir, results, data_settings, model_args, training_ar
                                            ("char_accuracy", "answer character accuracy"))]
         rows = "\n".join(f"| {k} | {100 * test[k]:.2f} % |" for k in
                          ("exact_match", "answer_exact_match", "char_accuracy", "verified_trace_valid"))
+        if len(test.get("by_operation", {})) > 1:
+            rows += "\n" + "\n".join(f"| exact_match, `{op}` only | {100 * v:.2f} % |"
+                                     for op, v in test["by_operation"].items())
         table = (f"Test split ({data_settings['test_size']:,} problems never seen in training), greedy generation "
                  f"with the KV cache:\n\n| metric | value |\n|---|---|\n{rows}")
         ops = data_settings["operations"]
         task_line = (f"for `{ops}` on {data_settings['min_digits']}-{data_settings['max_digits']}-digit operands "
                      f"in the `{data_settings['format']}` format.")
-        usage = ('batch = tokenizer(["123+456="], return_tensors="pt")\n'
-                 'print(tokenizer.decode(model.generate(**batch, max_new_tokens=16, do_sample=False)[0]))')
+        from .data.traces import make_trace
+
+        pad = data_settings["max_digits"] if data_settings.get("zero_pad") else None
+        a, b = (123, 45) if data_settings["max_digits"] >= 3 else (12, 3)
+        prompt, completion = make_trace(a, ops[0], b, data_settings["format"], pad)
+        example = prompt[:-1]
+        usage = (f'batch = tokenizer(["{prompt}"], return_tensors="pt")\n'
+                 f'print(tokenizer.decode(model.generate(**batch, max_new_tokens={len(completion) + 1}, '
+                 f'do_sample=False)[0]))  # {completion}')
     card_data = ModelCardData(
         library_name="transformers", license="mit", tags=["hf_arith", "arithmetic", "arith_gpt", "from-scratch"],
         pipeline_tag="text-generation", model_name=f"hf_arith {preset}", eval_results=eval_results,
@@ -92,10 +102,13 @@ def write_model_card(output_dir, results, data_settings, model_args, training_ar
              "training": {k: getattr(training_args, k) for k in (
                  "learning_rate", "lr_scheduler_type", "warmup_steps", "weight_decay", "adam_beta2",
                  "per_device_train_batch_size", "max_steps", "seed")}}
+    repo = getattr(training_args, "hub_model_id", None) or output_dir
     card = ModelCard.from_template(
         card_data, template_str=TEMPLATE, model_name=f"hf_arith {preset}", parameters=f"{results['parameters']:,}",
         preset=preset, task_line=task_line, results_table=table, train_line=train_line, images=images,
-        repo=getattr(training_args, "hub_model_id", None) or output_dir, usage=usage,
+        repo=repo, usage=usage, command=results.get("command", f"hf-arith train --preset {preset}"),
+        cli_line=(f'or `hf-arith sample {repo} --prompt "O God, O God!"` with the package installed.' if is_corpus
+                  else f"or `hf-arith calc {repo} {example}` with the package installed."),
         data_json=json.dumps(data_settings, indent=1), hyper_json=json.dumps(hyper, indent=1, default=str),
     )
     path = os.path.join(output_dir, "README.md")

@@ -1,4 +1,5 @@
 import itertools
+from collections import Counter
 import re
 import json
 from pathlib import Path
@@ -10,6 +11,7 @@ from hypothesis import strategies as st
 from hf_arith.data import (ArithmeticTraces, answer_string, get_config, load_arithmetic_traces, make_completion,
                            make_trace, training_stream, verify_trace)
 from hf_arith.data.builder import PRESETS
+from hf_arith.data.problems import cell_of, split_problems
 from hf_arith.data.traces import FORMATS, check_format
 
 SEED_VECTORS = json.loads((Path(__file__).parent / "seed_vectors.json").read_text())
@@ -189,3 +191,19 @@ def test_training_stream_never_yields_a_held_out_problem(tmp_path):
     # lengths are uniform, so a quarter of the draws are 1-digit + 1-digit: every such problem not held out appears
     one_digit = {f"{a}+{b}=" for a in range(10) for b in range(10)}
     assert one_digit - held_out <= set(streamed)
+
+
+def test_held_out_splits_leave_every_cell_in_training():
+    # 1x1 multiplication has 100 problems; a 10,000-problem test split would otherwise take all of them
+    splits = split_problems("*", 1, 3, {"test": 10_000, "validation": 2_000, "train": 20_000}, seed=0)
+    held_out = Counter(cell_of(p) for p in splits["test"] + splits["validation"])
+    train = Counter(cell_of(p) for p in splits["train"])
+    assert held_out[("*", 1, 1)] == 25 and held_out[("*", 1, 2)] == 225
+    assert set(train) == set(held_out) and len(train) == 9
+    assert train[("*", 1, 1)] == 75
+
+
+def test_held_out_capacity_is_checked_before_generating(tmp_path):
+    with pytest.raises(ValueError, match="held-out splits may take only 25 problems"):
+        ArithmeticTraces(config_name="add3", cache_dir=str(tmp_path), max_digits=1, train_size=10,
+                         validation_size=40, test_size=40)

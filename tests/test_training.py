@@ -54,6 +54,7 @@ def test_metrics_and_evaluate_module_offline():
     assert result["answer_exact_match"] == pytest.approx(2 / 3)  # the wrong step still ends in the right answer
     assert result["char_accuracy"] == pytest.approx((4 + 1 + 4) / (4 + 2 + 5))
     assert result["by_digits"] == {"1x1": 0.0, "2x1": 0.0, "3x3": 1.0}
+    assert result["by_operation"] == {"+": 0.5, "/": 0.0}
     assert arith_metrics(["1"], ["1"]) == {"exact_match": 1.0, "answer_exact_match": 1.0, "char_accuracy": 1.0}
 
 

@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from . import problems as problems_module
 from . import traces as traces_module
-from .problems import fresh_problems, problem_space_size, split_problems
+from .problems import HELD_OUT_CELL_SHARE, fresh_problems, held_out_capacity, problem_space_size, split_problems
 from .traces import FORMATS, OPERATIONS, answer_string, check_format, make_trace
 
 SPLITS = ("train", "validation", "test")
@@ -88,6 +88,13 @@ class ArithmeticTracesConfig(datasets.BuilderConfig):
         if total > space:
             raise ValueError(
                 f"train_size + validation_size + test_size = {total} distinct problems, but only {space} exist for "
+                f"operations={self.operations!r} with {self.min_digits}-{self.max_digits} digits"
+            )
+        capacity = held_out_capacity(self.operations, self.min_digits, self.max_digits)
+        if self.validation_size + self.test_size > capacity:
+            raise ValueError(
+                f"validation_size + test_size = {self.validation_size + self.test_size}, but held-out splits may take "
+                f"only {capacity} problems ({HELD_OUT_CELL_SHARE:.0%} of each operand-length cell) for "
                 f"operations={self.operations!r} with {self.min_digits}-{self.max_digits} digits"
             )
 

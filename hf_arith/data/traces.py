@@ -9,6 +9,7 @@ Formats (completion shown for 345+678 / 386*273):
   reverse_cot      3201=1023                 reversed answer, '=', plain answer (seed 000)
   sum_cot          multiplication only, seed 000: partial products d_i*10^i*b with running sums in brackets
   reverse_sum_cot  same, with partial products and running sums written reversed (zeros kept)
+                   (with zero padding, partial products and sums are padded to the answer's width too)
   cot              a step-by-step trace for every operation, one simple step per column or digit:
                    +  per column, least significant first: x+y+carry=CD (C carry out, D digit), then =answer
                    -  sign of the result (+ or -), then per column x-y-borrow=BD (B borrow out), then =answer;
@@ -115,9 +116,12 @@ def _subtraction_cot(a_text: str, b_text: str) -> str:
     return sign + ";".join(steps)
 
 
-def _sum_cot(a_text: str, b: int, reverse: bool) -> str:
+def _sum_cot(a_text: str, b: int, reverse: bool, pad_width: int | None = None) -> str:
     # Seed 000: one term per digit of the FIRST operand (as written), least significant first.
-    write = (lambda v: str(v)[::-1]) if reverse else str
+    # Zero-padded data writes every partial product and running sum with the answer's 2 * pad_width digits, so each
+    # digit sits at the same position in every trace (unpadded traces are seed 000's, byte for byte).
+    width = 2 * pad_width if pad_width else None
+    write = (lambda v: _pad(v, width)[::-1]) if reverse else (lambda v: _pad(v, width))
     terms, running = [], 0
     for i, digit in enumerate(_digits_lsb_first(a_text, len(a_text))):
         partial = digit * 10**i * b
@@ -148,7 +152,7 @@ def make_completion(a: int, op: str, b: int, fmt: str = "plain", pad_width: int 
         return f"{reverse_answer(answer)}={answer}"
     a_text, b_text = _operand_text(a, pad_width), _operand_text(b, pad_width)
     if fmt in ("sum_cot", "reverse_sum_cot") or (fmt == "cot" and op == "*"):
-        return f"{_sum_cot(a_text, b, reverse=fmt != 'sum_cot')}={answer}"
+        return f"{_sum_cot(a_text, b, reverse=fmt != 'sum_cot', pad_width=pad_width)}={answer}"
     steps = {"+": _addition_cot, "-": _subtraction_cot}.get(op)
     steps_text = steps(a_text, b_text) if steps else _long_division_cot(a_text, b)
     return f"{steps_text}={answer}"

@@ -78,8 +78,10 @@ def _column_steps(a_text, op, b_text):
     return (["-" if a < b else "+"] if op == "-" else []) + steps
 
 
-def _product_steps(a_text, b, reverse):
-    write = (lambda v: str(v)[::-1]) if reverse else str
+def _product_steps(a_text, b, reverse, width=None):
+    """Partial products with running sums; `width` zero-pads each number (the padded traces of padded prompts)."""
+    text = (lambda v: str(v).zfill(width)) if width else str
+    write = (lambda v: text(v)[::-1]) if reverse else text
     steps, running = [], 0
     for i, digit in enumerate(_digit_columns(a_text, len(a_text))):
         running += digit * 10**i * b
@@ -111,6 +113,14 @@ def _read_steps(completion: str, op: str, fmt: str) -> list[str]:
 
 
 def _verdict(a_text, op, b_text, completion, fmt) -> TraceVerdict:
+    if op == "*" and fmt in ("sum_cot", "reverse_sum_cot") and len(a_text) == len(b_text):
+        # A prompt with operands of one width may be zero-padded: its steps may then be padded to 2 * width.
+        verdicts = [_verdict_with(a_text, op, b_text, completion, fmt, width) for width in (None, 2 * len(a_text))]
+        return max(verdicts, key=lambda v: (v.valid, v.first_error_step or 0, v.answer_correct))
+    return _verdict_with(a_text, op, b_text, completion, fmt)
+
+
+def _verdict_with(a_text, op, b_text, completion, fmt, product_width=None) -> TraceVerdict:
     b = int(b_text)
     accepted = _accepted_answers(a_text, op, b_text)
     steps = _read_steps(completion, op, fmt)
@@ -123,7 +133,7 @@ def _verdict(a_text, op, b_text, completion, fmt) -> TraceVerdict:
     elif op in "+-":
         expected_steps = _column_steps(a_text, op, b_text)
     elif op == "*":
-        expected_steps = _product_steps(a_text, b, reverse=fmt != "sum_cot")
+        expected_steps = _product_steps(a_text, b, reverse=fmt != "sum_cot", width=product_width)
     else:
         expected_steps = _division_steps(a_text, b)
 

@@ -37,5 +37,8 @@ class RunArguments:
     config: str | None = field(default=None, metadata={"help": "JSON or YAML file of arguments (over the preset)"})
     target_exact_match: float | None = field(
         default=0.995, metadata={"help": "stop once held-out exact match (teacher-forced) reaches this"})
+    max_train_seconds: float | None = field(
+        default=None, metadata={"help": "stop training after this many wall-clock seconds (a budget, not a schedule: "
+                                        "set max_steps so the learning-rate schedule ends near it)"})
     data_cache_dir: str | None = field(default=None, metadata={"help": "datasets cache folder"})
     eval_batch_size: int = field(default=1000, metadata={"help": "batch size of the final generation-based eval"})

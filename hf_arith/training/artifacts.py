@@ -38,6 +38,35 @@ def save_training_curves(history: list[dict], path: str, metric: str) -> None:
     plt.close(fig)
 
 
+def save_accuracy_vs_time(run_dirs: list[str], path: str, title: str = "validation exact match vs training time"
+                          ) -> None:
+    """One curve per finished run folder (its training_history.json): held-out exact match over training seconds."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 3.8))
+    for run_dir in run_dirs:
+        history_file = os.path.join(run_dir, "training_history.json")
+        if not os.path.isfile(history_file):
+            raise ValueError(f"{run_dir!r} is not a finished hf_arith run (no training_history.json)")
+        with open(history_file) as f:
+            points = [(h["elapsed_s"], 100 * h["eval_exact_match"]) for h in json.load(f) if "eval_exact_match" in h]
+        if not points:
+            raise ValueError(f"{run_dir!r} logged no validation exact match")
+        ax.plot(*zip(*points), marker=".", label=os.path.basename(os.path.normpath(run_dir)))
+    ax.set_xlabel("training seconds")
+    ax.set_ylabel("validation exact match %")
+    ax.set_ylim(0, 100)
+    ax.grid(alpha=0.3)
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def write_artifacts(trainer, tokenizer, results, history, run_args, data_settings, test_dataset, model_args,
                     is_corpus) -> dict:
     output_dir = trainer.args.output_dir
@@ -78,6 +107,9 @@ def summary_lines(results: dict) -> list[str]:
         lines.append(f"test (greedy generation): exact match {100 * t['exact_match']:.2f} %, answer exact match "
                      f"{100 * t['answer_exact_match']:.2f} %, char accuracy {100 * t['char_accuracy']:.2f} %, "
                      f"verified traces {100 * t['verified_trace_valid']:.2f} %")
+        if len(t.get("by_operation", {})) > 1:
+            lines.append("test exact match by operation: " + ", ".join(
+                f"{op} {100 * v:.2f} %" for op, v in t["by_operation"].items()))
     if "validation_loss_nats_per_char" in results:
         v = results["validation_loss_nats_per_char"]
         lines.append(f"validation loss {v:.4f} nats/char ({v / math.log(2):.3f} bits/char)")

@@ -10,7 +10,7 @@ from collections import defaultdict
 import numpy as np
 import torch
 
-PROMPT_PATTERN = re.compile(r"(\d+)[+\-*/](\d+)=")
+PROMPT_PATTERN = re.compile(r"(\d+)([+\-*/])(\d+)=")
 
 
 def final_answer(completion: str) -> str:
@@ -22,7 +22,7 @@ def final_answer(completion: str) -> str:
 def arith_metrics(predictions: list[str], references: list[str], prompts: list[str] | None = None) -> dict:
     """exact_match: whole completion right; answer_exact_match: final answer right; char_accuracy: share of
     reference characters predicted at their position (seed 000 reports both); by_digits: exact match per
-    'digits of a x digits of b' when prompts are given."""
+    'digits of a x digits of b' and by_operation: exact match per operator, when prompts are given."""
     if len(predictions) != len(references):
         raise ValueError(f"{len(predictions)} predictions but {len(references)} references")
     if not references:
@@ -37,13 +37,15 @@ def arith_metrics(predictions: list[str], references: list[str], prompts: list[s
         "char_accuracy": chars_right / max(chars_total, 1),
     }
     if prompts is not None:
-        groups = defaultdict(list)
+        groups, operations = defaultdict(list), defaultdict(list)
         for prompt, ok in zip(prompts, exact):
             match = PROMPT_PATTERN.match(prompt)
             if not match:
                 raise ValueError(f"not an arithmetic prompt: {prompt!r}")
-            groups[f"{len(match[1].lstrip('0') or '0')}x{len(match[2].lstrip('0') or '0')}"].append(ok)
+            groups[f"{len(match[1].lstrip('0') or '0')}x{len(match[3].lstrip('0') or '0')}"].append(ok)
+            operations[match[2]].append(ok)
         result["by_digits"] = {key: float(np.mean(v)) for key, v in sorted(groups.items())}
+        result["by_operation"] = {op: float(np.mean(v)) for op, v in sorted(operations.items())}
     return result
 
 
@@ -85,7 +87,7 @@ def teacher_forced_metrics(tokenizer, by_digits: bool = False):
         if by_digits and eval_prediction.inputs is not None:
             prompts = prompt_texts(np.asarray(eval_prediction.inputs), labels, tokenizer)
         result = arith_metrics(predicted, references, prompts)
-        flat = {k: v for k, v in result.items() if k != "by_digits"}
+        flat = {k: v for k, v in result.items() if k not in ("by_digits", "by_operation")}
         flat.update({f"exact_match_{k}": v for k, v in result.get("by_digits", {}).items()})
         return flat
 

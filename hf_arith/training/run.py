@@ -5,6 +5,7 @@ import json
 import logging
 import os
 import random
+import shlex
 import time
 from pathlib import Path
 
@@ -101,16 +102,23 @@ def build_model(model_args: ModelArguments, tokenizer, n_positions: int) -> Arit
 
 
 class TargetAndTiming(TrainerCallback):
-    """Records wall time at every evaluation and stops training once held-out exact match reaches the target."""
+    """Records wall time at every log and evaluation, stops training once held-out exact match reaches the target,
+    and stops it when the wall-clock budget is spent."""
 
-    def __init__(self, target: float | None, metric: str = "eval_exact_match"):
-        self.target, self.metric = target, metric
+    def __init__(self, target: float | None, metric: str = "eval_exact_match", max_seconds: float | None = None):
+        self.target, self.metric, self.max_seconds = target, metric, max_seconds
+        self.stopped_by_budget = False
         self.start = None
         self.history: list[dict] = []
         self.seconds_to_target: float | None = None
 
     def on_train_begin(self, args, state, control, **kwargs):
         self.start = time.perf_counter()
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if self.max_seconds is not None and time.perf_counter() - self.start >= self.max_seconds:
+            self.stopped_by_budget = True
+            control.should_training_stop = True
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         if logs and self.start is not None:
@@ -195,7 +203,10 @@ def train(argv: list[str]) -> dict:
                                                             **data_config.data_settings()}
 
     model.config.arith_data = data_settings  # eval/calc read the trace format from the saved config
-    timing = TargetAndTiming(None if is_corpus else run_args.target_exact_match, target_metric)
+    if run_args.max_train_seconds is not None and run_args.max_train_seconds <= 0:
+        raise ValueError(f"--max_train_seconds must be positive, got {run_args.max_train_seconds}")
+    timing = TargetAndTiming(None if is_corpus else run_args.target_exact_match, target_metric,
+                             run_args.max_train_seconds)
     trainer = Trainer(
         model=model, args=training_args, train_dataset=train_dataset, eval_dataset=eval_dataset,
         data_collator=collator, processing_class=tokenizer, compute_metrics=compute_metrics,
@@ -207,9 +218,10 @@ def train(argv: list[str]) -> dict:
     held_out = trainer.evaluate()
 
     results = {
-        "preset": run_args.preset, "parameters": n_params, "world_size": training_args.world_size,
+        "preset": run_args.preset, "command": shlex.join(["hf-arith", "train", *argv]), "parameters": n_params, "world_size": training_args.world_size,
         "train_runtime_s": train_output.metrics.get("train_runtime"), "global_step": trainer.state.global_step,
         "seconds_to_target": timing.seconds_to_target, "target_exact_match": timing.target,
+        "stopped_by_time_budget": timing.stopped_by_budget,
         "validation": held_out, "device": str(training_args.device), "torch_threads": torch.get_num_threads(),
     }
     if trainer.is_world_process_zero():

@@ -18,7 +18,8 @@ Args:
     references: reference completions in the same format.
     prompts: the prompts, e.g. '345+678=', for the breakdown by operand lengths.
 Returns:
-    exact_match, answer_exact_match, char_accuracy (floats in [0, 1]) and by_digits ({'3x2': float, ...}).
+    exact_match, answer_exact_match, char_accuracy (floats in [0, 1]); with prompts also by_digits
+    ({'3x2': float, ...}) and by_operation ({'+': float, ...}).
 """
 
 
