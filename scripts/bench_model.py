@@ -7,45 +7,9 @@ import argparse
 import time
 
 import torch
-import torch.nn.functional as F
-from torch import nn
 
 from hf_arith import ArithGPTConfig, ArithGPTForCausalLM
-
-
-class PlainBlock(nn.Module):
-    def __init__(self, d, h):
-        super().__init__()
-        self.h = h
-        self.ln_1, self.ln_2 = nn.LayerNorm(d), nn.LayerNorm(d)
-        self.c_attn, self.c_proj = nn.Linear(d, 3 * d), nn.Linear(d, d)
-        self.c_fc, self.mlp_proj = nn.Linear(d, 4 * d), nn.Linear(4 * d, d)
-
-    def forward(self, x):
-        B, T, C = x.shape
-        q, k, v = self.c_attn(self.ln_1(x)).split(C, dim=2)
-        q, k, v = (t.view(B, T, self.h, C // self.h).transpose(1, 2) for t in (q, k, v))
-        y = F.scaled_dot_product_attention(q, k, v, is_causal=True).transpose(1, 2).reshape(B, T, C)
-        x = x + self.c_proj(y)
-        return x + self.mlp_proj(F.gelu(self.c_fc(self.ln_2(x))))
-
-
-class PlainGPT(nn.Module):
-    def __init__(self, vocab, positions, d, layers, heads):
-        super().__init__()
-        self.wte, self.wpe = nn.Embedding(vocab, d), nn.Embedding(positions, d)
-        self.h = nn.ModuleList([PlainBlock(d, heads) for _ in range(layers)])
-        self.ln_f = nn.LayerNorm(d)
-        self.lm_head = nn.Linear(d, vocab, bias=False)
-        self.lm_head.weight = self.wte.weight
-
-    def forward(self, ids, labels):
-        x = self.wte(ids) + self.wpe(torch.arange(ids.shape[1]))
-        for block in self.h:
-            x = block(x)
-        logits = self.lm_head(self.ln_f(x))
-        return F.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]), labels[:, 1:].reshape(-1),
-                               ignore_index=-100)
+from hf_arith.benchmark import PlainGPT
 
 
 def tokens_per_second(step, batch, seq, steps):
@@ -71,6 +35,9 @@ def main():
     ids = torch.randint(4, 145, (args.batch, args.seq))
     labels = ids.clone()
     labels[:, : args.seq // 2] = -100
+    # the plain model takes next-token targets directly (-1 = ignored), the same positions as the shifted labels
+    targets = torch.full_like(ids, -1)
+    targets[:, :-1] = labels[:, 1:].masked_fill(labels[:, 1:] == -100, -1)
 
     def stepper(model, loss_of):
         optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
@@ -84,7 +51,7 @@ def main():
         return step
 
     hf_step = stepper(hf_model, lambda m: m(input_ids=ids, labels=labels).loss)
-    plain_step = stepper(plain, lambda m: m(ids, labels))
+    plain_step = stepper(plain, lambda m: m(ids, targets)[1])
     for r in range(args.repeats):  # interleaved, so machine noise hits both alike
         hf = tokens_per_second(hf_step, args.batch, args.seq, args.steps)
         base = tokens_per_second(plain_step, args.batch, args.seq, args.steps)

@@ -17,7 +17,7 @@ def test_seed_encoding_space_pads_and_masks_the_prompt():
     assert text == "1+9=01  "
     # targets: -1 while the input is still in the prompt (the first three inputs), then '0', '1', spaces
     assert y[0, :3].tolist() == [-1, -1, -1]
-    assert "".join(encoding.itos[i] for i in y[0, 3:].tolist()) == "01    "
+    assert "".join(encoding.itos[i] for i in y[0, 3:].tolist()) == "01   "
 
 
 def test_seed_greedy_matches_generate_with_the_kv_cache():
@@ -31,14 +31,14 @@ def test_seed_greedy_matches_generate_with_the_kv_cache():
 
 
 def test_seed_training_run_learns_and_scores_against_references(tmp_path):
-    data = load_arithmetic_traces("add3", cache_dir=str(tmp_path), max_digits=1, train_size=60, validation_size=20,
-                                  test_size=20)
-    run = seed_training_run(data, dict(n_embd=32, n_layer=1, n_head=2), batch_size=32, learning_rate=3e-3,
-                            target=2.0, budget_s=60, eval_every=100, max_steps=300)
-    assert run["steps"] == 300 and len(run["history"]) == 3 and run["seconds_to_target"] is None
+    data = load_arithmetic_traces("add3", cache_dir=str(tmp_path), max_digits=1, train_size=60, validation_size=10,
+                                  test_size=10)
+    run = seed_training_run(data, dict(n_embd=64, n_layer=2, n_head=2), batch_size=32, learning_rate=3e-3,
+                            target=2.0, budget_s=120, eval_every=200, max_steps=600)
+    assert run["steps"] == 600 and len(run["history"]) == 3 and run["seconds_to_target"] is None
     train = data["train"]
     # the loop memorises 60 one-digit sums; an all-wrong reference list must score 0 on the same prompts
-    assert seed_exact_match(run["model"], run["encoding"], list(train["prompt"]), list(train["completion"])) > 0.8
+    assert seed_exact_match(run["model"], run["encoding"], list(train["prompt"]), list(train["completion"])) > 0.9
     wrong = [c + "1" for c in train["completion"]]
     assert seed_exact_match(run["model"], run["encoding"], list(train["prompt"]), wrong) == 0.0
     assert run["history"][-1]["loss"] < run["history"][0]["loss"]

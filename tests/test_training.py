@@ -93,6 +93,19 @@ def test_train_writes_a_hub_ready_folder(trained):
     assert results["world_size"] == 1 and 0 <= results["test"]["exact_match"] <= 1
     config = json.loads((out / "config.json").read_text())
     assert config["arith_data"]["format"] == "reversed" and config["arith_data"]["zero_pad"] is True
+    # the card names the exact command and a runnable example for this model's own operation and padding
+    assert "hf-arith train --preset add3 --max_digits 2" in card and "hf-arith calc" in card and "12+03" in card
+    assert results["command"].startswith("hf-arith train --preset add3") and "CPU" in results["hardware"]
+
+
+def test_accuracy_vs_time_plot(trained, tmp_path):
+    from hf_arith.training.artifacts import save_accuracy_vs_time
+
+    out, _ = trained
+    save_accuracy_vs_time([str(out), str(out)], str(tmp_path / "plot.png"))
+    assert (tmp_path / "plot.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with pytest.raises(ValueError, match="no training_history.json"):
+        save_accuracy_vs_time([str(tmp_path)], str(tmp_path / "other.png"))
 
 
 def test_calc_and_eval_on_the_trained_folder(trained, capsys, monkeypatch):

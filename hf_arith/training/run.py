@@ -4,6 +4,7 @@ import argparse
 import json
 import logging
 import os
+import platform
 import random
 import shlex
 import time
@@ -99,6 +100,13 @@ def build_model(model_args: ModelArguments, tokenizer, n_positions: int) -> Arit
         tie_word_embeddings=model_args.n_layer > 0,
     )
     return ArithGPTForCausalLM(config)
+
+
+def hardware_description(device) -> str:
+    """What a reported time was measured on: the GPU's name, or the CPU's core count."""
+    if getattr(device, "type", str(device)) == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"{platform.machine()} CPU, {os.cpu_count()} cores"
 
 
 class TargetAndTiming(TrainerCallback):
@@ -222,7 +230,8 @@ def train(argv: list[str]) -> dict:
         "train_runtime_s": train_output.metrics.get("train_runtime"), "global_step": trainer.state.global_step,
         "seconds_to_target": timing.seconds_to_target, "target_exact_match": timing.target,
         "stopped_by_time_budget": timing.stopped_by_budget,
-        "validation": held_out, "device": str(training_args.device), "torch_threads": torch.get_num_threads(),
+        "validation": held_out, "device": str(training_args.device),
+        "hardware": hardware_description(training_args.device), "torch_threads": torch.get_num_threads(),
     }
     if trainer.is_world_process_zero():
         from .artifacts import write_artifacts
