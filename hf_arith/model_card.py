@@ -95,7 +95,7 @@ def write_model_card(output_dir, results, data_settings, model_args, training_ar
     target = (f", stopped at validation exact match >= {results['target_exact_match']} after "
               f"{results['seconds_to_target']:.1f} s" if results.get("seconds_to_target") else "")
     train_line = (f"{results['global_step']} steps, {results['train_runtime_s']:.1f} s on {results['device']} "
-                  f"[{results.get('hardware', 'hardware not recorded')}] "
+                  f"[{results['hardware']}] "
                   f"({results['torch_threads']} torch threads, world size {results['world_size']}){target}.")
     hyper = {"model": {k: getattr(model_config, k) for k in ("n_layer", "n_embd", "n_head", "position_embedding",
                                                              "dropout", "vocab_size", "n_positions")},

@@ -126,6 +126,7 @@ def test_calc_and_eval_on_the_trained_folder(trained, capsys, monkeypatch):
     (["train", "--operations", "+%"], "'+%'"),
     (["train", "--max_digits", "0"], "max_digits must be a positive int, got 0"),
     (["train", "--no_such_flag", "1"], "--no_such_flag"),
+    (["train", "--max_train_seconds", "0"], "--max_train_seconds must be positive, got 0.0"),
     (["calc", "/no/such/model", "1+2"], "does not exist"),
     (["eval", "/no/such/model"], "does not exist"),
 ])

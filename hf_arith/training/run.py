@@ -169,6 +169,8 @@ def corpus_datasets(corpus: str, tokenizer, block_size: int, num_samples: int, s
 
 def train(argv: list[str]) -> dict:
     model_args, data_args, run_args, training_args = parse_train_args(argv)
+    if run_args.max_train_seconds is not None and run_args.max_train_seconds <= 0:
+        raise ValueError(f"--max_train_seconds must be positive, got {run_args.max_train_seconds}")
     training_args.remove_unused_columns = False
     preset = get_training_preset(run_args.preset)
     is_corpus = preset["data_preset"] is None
@@ -211,8 +213,6 @@ def train(argv: list[str]) -> dict:
                                                             **data_config.data_settings()}
 
     model.config.arith_data = data_settings  # eval/calc read the trace format from the saved config
-    if run_args.max_train_seconds is not None and run_args.max_train_seconds <= 0:
-        raise ValueError(f"--max_train_seconds must be positive, got {run_args.max_train_seconds}")
     timing = TargetAndTiming(None if is_corpus else run_args.target_exact_match, target_metric,
                              run_args.max_train_seconds)
     trainer = Trainer(
@@ -226,7 +226,8 @@ def train(argv: list[str]) -> dict:
     held_out = trainer.evaluate()
 
     results = {
-        "preset": run_args.preset, "command": shlex.join(["hf-arith", "train", *argv]), "parameters": n_params, "world_size": training_args.world_size,
+        "preset": run_args.preset, "command": shlex.join(["hf-arith", "train", *argv]), "parameters": n_params,
+        "world_size": training_args.world_size,
         "train_runtime_s": train_output.metrics.get("train_runtime"), "global_step": trainer.state.global_step,
         "seconds_to_target": timing.seconds_to_target, "target_exact_match": timing.target,
         "stopped_by_time_budget": timing.stopped_by_budget,
