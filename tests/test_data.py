@@ -56,6 +56,9 @@ def test_zero_padding_pads_operands_and_answer():
     assert make_trace(45, "+", 7, "plain", pad_width=3) == ("045+007=", "0052")
     assert make_trace(45, "*", 7, "reversed", pad_width=3) == ("045*007=", "513000")
     assert make_trace(45, "/", 7, "plain", pad_width=3) == ("045/007=", "006r003")
+    # padded chains of thought: every number at a fixed width, so each digit has a fixed position
+    assert make_trace(807, "*", 214, "reverse_sum_cot", pad_width=3) == (
+        "807*214=", "894100[894100]+000000[894100]+002171[896271]=172698")
     with pytest.raises(ValueError, match="operand 1234 has more than pad_width=3"):
         make_trace(1234, "+", 1, pad_width=3)
 
