@@ -17,7 +17,6 @@ import json
 import math
 import os
 import platform
-import random
 import tempfile
 import time
 
@@ -104,12 +103,11 @@ def seed_exact_match(model: PlainGPT, encoding: SeedEncoding, prompts, completio
     for i, p in enumerate(prompts):
         by_length.setdefault(len(p), []).append(i)
     right = 0
-    answer_steps = encoding.length - min(by_length)
     for length, rows in by_length.items():
         for start in range(0, len(rows), batch_size):
             chunk = rows[start : start + batch_size]
             ids = torch.tensor([[encoding.stoi[c] for c in prompts[i]] for i in chunk])
-            out = seed_greedy(lambda t: model(t)[0], ids, min(answer_steps, encoding.length - length))
+            out = seed_greedy(lambda t: model(t)[0], ids, encoding.length - length)
             for r, i in enumerate(chunk):
                 text = "".join(encoding.itos[t] for t in out[r].tolist())
                 right += text.rstrip(" ") == completions[i]
@@ -264,6 +262,7 @@ def evaluation_speed(model_dir: str, num_problems: int, batch_size: int, cache_d
         figures[name] = {"problems_per_s": len(prompts) / seconds,
                          "exact_match": arith_metrics(predictions, references)["exact_match"]}
 
+    id_to_token = {i: t for t, i in tokenizer.get_vocab().items()}
     start = time.perf_counter()
     right = 0
     for begin in range(0, len(prompts), batch_size):
@@ -278,7 +277,6 @@ def evaluation_speed(model_dir: str, num_problems: int, batch_size: int, cache_d
             return model(input_ids=t, attention_mask=full).logits
 
         out = seed_greedy(logits_of, ids, new_tokens)
-        id_to_token = {i: t for t, i in tokenizer.get_vocab().items()}
         for row, reference in zip(out.tolist(), references[begin : begin + batch_size]):
             text = "".join(id_to_token[t] for t in row)
             right += text.split(tokenizer.eos_token)[0] == reference
@@ -338,7 +336,6 @@ def run_benchmarks(output_dir: str, preset: str = "add3", target: float = 0.995,
         if value <= 0:
             raise ValueError(f"{name} must be positive, got {value}")
     os.makedirs(output_dir, exist_ok=True)
-    random.seed(0)
     with tempfile.TemporaryDirectory() as workdir:
         cache_dir = cache_dir or os.path.join(workdir, "cache")
         tta = time_to_accuracy(preset, target, baseline_budget_s, workdir, cache_dir)
