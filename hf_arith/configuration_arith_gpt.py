@@ -2,9 +2,14 @@
 
 from transformers import PretrainedConfig
 
-# Each scheme is one branch in `ArithGPTModel`; a new scheme (Abacus, position coupling, ...) is one more name here
-# plus one more branch there.
-POSITION_EMBEDDINGS = ("learned", "rope", "none")
+# Each scheme is one branch in `ArithGPTModel.embed_positions`.
+POSITION_EMBEDDINGS = ("learned", "rope", "none", "coupled")
+# What carries the coupled position ids into the network: a learned table or rotary attention.
+COUPLED_EMBEDDINGS = ("learned", "rope")
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 class ArithGPTConfig(PretrainedConfig):
@@ -13,16 +18,27 @@ class ArithGPTConfig(PretrainedConfig):
 
     Args:
         vocab_size: number of token ids the embedding and the head cover.
-        n_positions: longest sequence (prompt + completion) the model is built for; with learned positions it is the
-            size of the position table, with RoPE or no positions it is a soft limit used by tooling.
+        n_positions: size of the learned position table ("learned", or "coupled" with `coupled_embedding="learned"`:
+            then the largest position id plus one); with RoPE or no positions a soft limit used by tooling.
         n_embd: width of the residual stream.
         n_layer: number of transformer blocks; 0 gives the bigram baseline (embedding -> LayerNorm -> head).
         n_head: attention heads per block; must divide `n_embd`.
         dropout: dropout on embeddings, attention weights and residual branches.
         bias: whether linear layers and LayerNorms carry a bias (nanoGPT's switch).
-        position_embedding: one of "learned" (GPT-2 table), "rope" (rotary, applied to queries and keys) or
-            "none" (no explicit positions: the causal mask alone orders tokens).
-        rope_theta: base of the rotary frequencies.
+        position_embedding: "learned" (GPT-2 table), "rope" (rotary, on queries and keys), "none" (the causal mask
+            alone orders tokens) or "coupled" (position coupling, Cho et al. 2024: digits of equal significance in
+            the operands and the answer share one position id, see `ArithGPTModel.coupled_position_ids`).
+        rope_parameters: transformers' RoPE settings, e.g. `{"rope_type": "default", "rope_theta": 10000.0}` or a
+            scaled type (`"linear"`, `"dynamic"`, `"yarn"`, ...) with its `factor`; used by "rope" and by "coupled"
+            with `coupled_embedding="rope"`. `rope_theta=` and the older `rope_scaling=` are accepted and moved here.
+        coupled_embedding: for "coupled": "learned" (a table indexed by the coupled ids) or "rope".
+        coupled_max_offset: for "coupled": during training every example's digit ids are shifted by one random
+            offset in [0, coupled_max_offset], so that position ids beyond the training lengths are trained too;
+            evaluation (model.eval()) uses offset 0.
+        digit_token_ids: for "coupled": ids of the single-digit tokens "0".."9".
+        pair_token_ids: for "coupled": ids of AlignedPairTokenizer's digit-pair tokens (columns, least significant
+            first), or None for a character tokenizer.
+        equals_token_id: for "coupled": id of "=", where the (reversed) answer starts.
         initializer_range: standard deviation of the normal init; residual projections use
             `initializer_range / sqrt(2 * n_layer)` (GPT-2's scaled init).
         layer_norm_epsilon: epsilon of every LayerNorm.
@@ -46,7 +62,12 @@ class ArithGPTConfig(PretrainedConfig):
     dropout: float = 0.0
     bias: bool = True
     position_embedding: str = "learned"
-    rope_theta: float = 10000.0
+    rope_parameters: dict | None = None
+    coupled_embedding: str = "learned"
+    coupled_max_offset: int = 0
+    digit_token_ids: list[int] | None = None
+    pair_token_ids: list[int] | None = None
+    equals_token_id: int | None = None
     initializer_range: float = 0.02
     layer_norm_epsilon: float = 1e-5
     tie_word_embeddings: bool = True
@@ -56,17 +77,31 @@ class ArithGPTConfig(PretrainedConfig):
     eos_token_id: int | None = None
 
     def __post_init__(self, **kwargs):
+        super().__post_init__(**kwargs)  # moves rope_theta / rope_scaling into rope_parameters
         self._validate_hyperparameters()
-        super().__post_init__(**kwargs)
+
+    @property
+    def head_dim(self) -> int:
+        return self.n_embd // self.n_head
+
+    @property
+    def uses_rope(self) -> bool:
+        return self.position_embedding == "rope" or (
+            self.position_embedding == "coupled" and self.coupled_embedding == "rope")
+
+    @property
+    def uses_position_table(self) -> bool:
+        return self.position_embedding == "learned" or (
+            self.position_embedding == "coupled" and self.coupled_embedding == "learned")
 
     def _validate_hyperparameters(self):
         # PretrainedConfig does not check annotated types, and a wrong type here would surface much later as an
         # unreadable shape error inside torch, so every field is checked where it is set.
         for name in ("vocab_size", "n_positions", "n_embd", "n_head"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            if not _is_int(value) or value <= 0:
                 raise ValueError(f"{name} must be a positive int, got {value!r}")
-        if isinstance(self.n_layer, bool) or not isinstance(self.n_layer, int) or self.n_layer < 0:
+        if not _is_int(self.n_layer) or self.n_layer < 0:
             raise ValueError(f"n_layer must be an int >= 0 (0 is the bigram baseline), got {self.n_layer!r}")
         if isinstance(self.dropout, bool) or not isinstance(self.dropout, (int, float)) or not 0 <= self.dropout < 1:
             raise ValueError(f"dropout must be a float in [0, 1), got {self.dropout!r}")
@@ -74,30 +109,52 @@ class ArithGPTConfig(PretrainedConfig):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be a bool, got {getattr(self, name)!r}")
         if self.position_embedding not in POSITION_EMBEDDINGS:
-            raise ValueError(
-                f"position_embedding must be one of {POSITION_EMBEDDINGS}, got {self.position_embedding!r}"
-            )
+            raise ValueError(f"position_embedding must be one of {POSITION_EMBEDDINGS}, "
+                             f"got {self.position_embedding!r}")
         if self.n_embd % self.n_head != 0:
             raise ValueError(f"n_embd ({self.n_embd}) must be divisible by n_head ({self.n_head})")
-        head_dim = self.n_embd // self.n_head
-        if self.position_embedding == "rope" and head_dim % 2 != 0:
-            raise ValueError(
-                f"RoPE rotates pairs of channels, so the head dim must be even; got n_embd={self.n_embd}, "
-                f"n_head={self.n_head} (head dim {head_dim})"
-            )
-        for name in ("rope_theta", "initializer_range", "layer_norm_epsilon"):
+        for name in ("initializer_range", "layer_norm_epsilon"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
                 raise ValueError(f"{name} must be a positive number, got {value!r}")
         for name in ("pad_token_id", "bos_token_id", "eos_token_id"):
             value = getattr(self, name)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int)
-                                      or not 0 <= value < self.vocab_size):
+            if value is not None and (not _is_int(value) or not 0 <= value < self.vocab_size):
                 raise ValueError(f"{name} must be None or an id in [0, {self.vocab_size}), got {value!r}")
+        self._validate_rope()
+        if self.position_embedding == "coupled":
+            self._validate_coupled()
 
-    @property
-    def head_dim(self) -> int:
-        return self.n_embd // self.n_head
+    def _validate_rope(self):
+        theta = self.rope_parameters.get("rope_theta")
+        if isinstance(theta, bool) or not isinstance(theta, (int, float)) or theta <= 0:
+            raise ValueError(f"rope_theta must be a positive number, got {theta!r}")
+        rope_type = self.rope_parameters.get("rope_type", "default")
+        if not self.uses_rope and rope_type != "default":
+            # A scaled RoPE on a model without RoPE would be silently ignored.
+            raise ValueError(f"rope_parameters has rope_type={rope_type!r}, but position_embedding="
+                             f"{self.position_embedding!r} does not use RoPE")
+        if self.uses_rope and self.head_dim % 2 != 0:
+            raise ValueError(f"RoPE rotates pairs of channels, so the head dim must be even; got n_embd={self.n_embd}, "
+                             f"n_head={self.n_head} (head dim {self.head_dim})")
+        if self.uses_rope:
+            self.validate_rope()  # transformers' own checks of each rope_type's parameters
+
+    def _validate_coupled(self):
+        if self.coupled_embedding not in COUPLED_EMBEDDINGS:
+            raise ValueError(f"coupled_embedding must be one of {COUPLED_EMBEDDINGS}, got {self.coupled_embedding!r}")
+        if not _is_int(self.coupled_max_offset) or self.coupled_max_offset < 0:
+            raise ValueError(f"coupled_max_offset must be an int >= 0, got {self.coupled_max_offset!r}")
+        if self.uses_position_table and self.coupled_max_offset + 2 > self.n_positions:
+            raise ValueError(f"coupled_max_offset={self.coupled_max_offset} leaves no room in the position table "
+                             f"(n_positions={self.n_positions})")
+        ids = list(self.digit_token_ids or []) + list(self.pair_token_ids or []) + [self.equals_token_id]
+        if len(self.digit_token_ids or []) != 10 or self.equals_token_id is None:
+            raise ValueError("position_embedding='coupled' needs digit_token_ids (the 10 digit tokens) and "
+                             f"equals_token_id; got {self.digit_token_ids!r} and {self.equals_token_id!r}")
+        bad = [i for i in ids if not _is_int(i) or not 0 <= i < self.vocab_size]
+        if bad or len(set(ids)) != len(ids):
+            raise ValueError(f"coupled token ids must be distinct ids in [0, {self.vocab_size}), got {ids}")
 
 
-__all__ = ["ArithGPTConfig", "POSITION_EMBEDDINGS"]
+__all__ = ["ArithGPTConfig", "COUPLED_EMBEDDINGS", "POSITION_EMBEDDINGS"]

@@ -1,21 +1,56 @@
 """ArithGPT: nanoGPT (pre-LayerNorm blocks, fused qkv, GELU MLP x4, tied embeddings) as a transformers model.
 
-Reads top to bottom like nanoGPT's model.py: rotary helpers, attention, MLP, block, the bare model, the LM head.
-Only torch, transformers and the sibling configuration file are imported, so `save_pretrained` can ship this file
-for `trust_remote_code` users.
+Reads top to bottom like nanoGPT's model.py: rotary embedding, attention, MLP, block, the bare model, the LM head.
+The plumbing is transformers' own, as in its Llama: `create_causal_mask` (padding, packed sequences, static caches,
+4D masks), the attention-function registry (eager / SDPA), output capturing (`output_hidden_states`,
+`output_attentions`, `return_dict`) and gradient-checkpointing layers. Only torch, transformers and the sibling
+configuration file are imported, so `save_pretrained` can ship this file for `trust_remote_code` users.
 """
 
 import math
+from collections.abc import Callable
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 from transformers import GenerationMixin, PreTrainedModel
-from transformers import initialization as init
 from transformers.cache_utils import Cache, DynamicCache
+from transformers.masking_utils import create_causal_mask
+from transformers.modeling_layers import GradientCheckpointingLayer
 from transformers.modeling_outputs import BaseModelOutputWithPast, CausalLMOutputWithPast
+from transformers.modeling_rope_utils import ROPE_INIT_FUNCTIONS, dynamic_rope_update
+from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
+from transformers.utils.generic import can_return_tuple, merge_with_config_defaults
+from transformers.utils.output_capturing import capture_outputs
 
 from .configuration_arith_gpt import ArithGPTConfig
+
+
+class ArithGPTRotaryEmbedding(nn.Module):
+    """RoPE cos/sin, computed once per forward in the model and shared by every layer (transformers' RoPE types)."""
+
+    def __init__(self, config: ArithGPTConfig):
+        super().__init__()
+        self.config = config
+        self.rope_type = config.rope_parameters["rope_type"]
+        rope_init_fn = (self.compute_default_rope_parameters if self.rope_type == "default"
+                        else ROPE_INIT_FUNCTIONS[self.rope_type])
+        inv_freq, self.attention_scaling = rope_init_fn(config)
+        # Non-persistent: derived from the config, so not stored in the weights file (rebuilt by _init_weights).
+        self.register_buffer("inv_freq", inv_freq, persistent=False)
+        self.register_buffer("original_inv_freq", inv_freq.clone(), persistent=False)
+
+    @staticmethod
+    def compute_default_rope_parameters(config: ArithGPTConfig, device=None, **kwargs) -> tuple[torch.Tensor, float]:
+        dim = config.head_dim
+        exponents = torch.arange(0, dim, 2, dtype=torch.int64).to(device=device, dtype=torch.float) / dim
+        return 1.0 / (config.rope_parameters["rope_theta"] ** exponents), 1.0
+
+    @torch.no_grad()
+    @dynamic_rope_update  # only acts for the "dynamic" and "longrope" types
+    def forward(self, x: torch.Tensor, position_ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        freqs = position_ids[..., None].float() * self.inv_freq.to(x.device)  # (B, T, hd/2)
+        emb = torch.cat((freqs, freqs), dim=-1)  # (B, T, hd)
+        return (emb.cos() * self.attention_scaling).to(x.dtype), (emb.sin() * self.attention_scaling).to(x.dtype)
 
 
 def rotate_half(x: torch.Tensor) -> torch.Tensor:
@@ -23,62 +58,50 @@ def rotate_half(x: torch.Tensor) -> torch.Tensor:
     return torch.cat((-x2, x1), dim=-1)
 
 
-def apply_rotary(q, k, cos, sin):
-    # cos/sin: (B, T, hd) -> broadcast over heads
-    cos, sin = cos.unsqueeze(1), sin.unsqueeze(1)
+def apply_rotary(q: torch.Tensor, k: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor):
+    cos, sin = cos.unsqueeze(1), sin.unsqueeze(1)  # (B, T, hd) -> (B, 1, T, hd): broadcast over heads
     return q * cos + rotate_half(q) * sin, k * cos + rotate_half(k) * sin
 
 
-class ArithGPTRotaryEmbedding(nn.Module):
-    """Computes RoPE cos/sin once per forward in the model; every attention layer reuses them."""
-
-    def __init__(self, config: ArithGPTConfig):
-        super().__init__()
-        self.head_dim = config.head_dim
-        self.theta = config.rope_theta
-        # Non-persistent: derived from the config, so it is not stored in the weights file.
-        self.register_buffer("inv_freq", self.compute_inv_freq(), persistent=False)
-
-    def compute_inv_freq(self) -> torch.Tensor:
-        return 1.0 / (self.theta ** (torch.arange(0, self.head_dim, 2, dtype=torch.float32) / self.head_dim))
-
-    def forward(self, position_ids: torch.Tensor, dtype: torch.dtype):
-        freqs = position_ids[:, :, None].float() * self.inv_freq[None, None, :]  # (B, T, hd/2)
-        emb = torch.cat((freqs, freqs), dim=-1)  # (B, T, hd)
-        return emb.cos().to(dtype), emb.sin().to(dtype)
+def eager_attention_forward(module: nn.Module, query, key, value, attention_mask, scaling: float,
+                            dropout: float = 0.0, **kwargs):
+    """Attention written out, the reference SDPA must match; returns the weights for `output_attentions`."""
+    weights = torch.matmul(query, key.transpose(2, 3)) * scaling  # (B, nh, T, S)
+    if attention_mask is not None:
+        if attention_mask.dtype == torch.bool:
+            weights = weights.masked_fill(~attention_mask, torch.finfo(weights.dtype).min)
+        else:
+            weights = weights + attention_mask
+    weights = nn.functional.softmax(weights, dim=-1, dtype=torch.float32).to(query.dtype)
+    weights = nn.functional.dropout(weights, p=dropout, training=module.training)
+    return torch.matmul(weights, value).transpose(1, 2).contiguous(), weights  # (B, T, nh, hd)
 
 
 class ArithGPTAttention(nn.Module):
     def __init__(self, config: ArithGPTConfig, layer_idx: int):
         super().__init__()
-        self.n_head = config.n_head
-        self.n_embd = config.n_embd
+        self.config = config
         self.layer_idx = layer_idx
-        self.dropout = config.dropout
+        self.n_head = config.n_head
+        self.head_dim = config.head_dim
+        self.scaling = self.head_dim**-0.5
+        self.is_causal = True  # read by transformers' SDPA function
         self.c_attn = nn.Linear(config.n_embd, 3 * config.n_embd, bias=config.bias)  # fused q, k, v
         self.c_proj = nn.Linear(config.n_embd, config.n_embd, bias=config.bias)
         self.c_proj.is_residual_projection = True
         self.resid_dropout = nn.Dropout(config.dropout)
 
-    def forward(self, x, attention_mask=None, rotary=None, past_key_values: Cache | None = None):
+    def forward(self, x, attention_mask=None, rotary=None, past_key_values: Cache | None = None, **kwargs):
         B, T, C = x.shape
-        q, k, v = self.c_attn(x).split(self.n_embd, dim=2)
-        q = q.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)  # (B, nh, T, hd)
-        k = k.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
-        v = v.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)
+        q, k, v = self.c_attn(x).view(B, T, 3, self.n_head, self.head_dim).permute(2, 0, 3, 1, 4)  # 3x (B, nh, T, hd)
         if rotary is not None:
             q, k = apply_rotary(q, k, *rotary)
         if past_key_values is not None:
             k, v = past_key_values.update(k, v, self.layer_idx)
-        # The model passes no mask exactly when plain causal attention over these T tokens is right.
-        y = F.scaled_dot_product_attention(
-            q, k, v,
-            attn_mask=attention_mask,
-            dropout_p=self.dropout if self.training else 0.0,
-            is_causal=attention_mask is None and T > 1,
-        )
-        y = y.transpose(1, 2).contiguous().view(B, T, C)
-        return self.resid_dropout(self.c_proj(y))
+        attention = ALL_ATTENTION_FUNCTIONS.get_interface(self.config._attn_implementation, eager_attention_forward)
+        y, weights = attention(self, q, k, v, attention_mask, scaling=self.scaling,
+                               dropout=self.config.dropout if self.training else 0.0, **kwargs)
+        return self.resid_dropout(self.c_proj(y.reshape(B, T, C))), weights
 
 
 class ArithGPTMLP(nn.Module):
@@ -94,7 +117,7 @@ class ArithGPTMLP(nn.Module):
         return self.dropout(self.c_proj(self.gelu(self.c_fc(x))))
 
 
-class ArithGPTBlock(nn.Module):
+class ArithGPTBlock(GradientCheckpointingLayer):
     def __init__(self, config: ArithGPTConfig, layer_idx: int):
         super().__init__()
         self.ln_1 = nn.LayerNorm(config.n_embd, eps=config.layer_norm_epsilon, bias=config.bias)
@@ -102,8 +125,8 @@ class ArithGPTBlock(nn.Module):
         self.ln_2 = nn.LayerNorm(config.n_embd, eps=config.layer_norm_epsilon, bias=config.bias)
         self.mlp = ArithGPTMLP(config)
 
-    def forward(self, x, attention_mask=None, rotary=None, past_key_values=None):
-        x = x + self.attn(self.ln_1(x), attention_mask, rotary, past_key_values)
+    def forward(self, x, attention_mask=None, rotary=None, past_key_values=None, **kwargs):
+        x = x + self.attn(self.ln_1(x), attention_mask, rotary, past_key_values, **kwargs)[0]
         return x + self.mlp(self.ln_2(x))
 
 
@@ -113,7 +136,10 @@ class ArithGPTPreTrainedModel(PreTrainedModel):
     base_model_prefix = "transformer"
     _no_split_modules = ["ArithGPTBlock"]
     _skip_keys_device_placement = ["past_key_values"]
+    supports_gradient_checkpointing = True
     _supports_sdpa = True
+    _can_compile_fullgraph = True
+    _can_record_outputs = {"hidden_states": ArithGPTBlock, "attentions": ArithGPTAttention}
 
     @torch.no_grad()
     def _init_weights(self, module):
@@ -121,54 +147,30 @@ class ArithGPTPreTrainedModel(PreTrainedModel):
             # GPT-2: projections into the residual stream scaled by 1/sqrt(number of residual branches). The flag sits
             # on the Linear itself because initialize_weights visits children before parents and never revisits.
             std = self.config.initializer_range / math.sqrt(2 * max(self.config.n_layer, 1))
-            init.normal_(module.weight, mean=0.0, std=std)
+            nn.init.normal_(module.weight, mean=0.0, std=std)
             if module.bias is not None:
-                init.zeros_(module.bias)
+                nn.init.zeros_(module.bias)
             return
-        super()._init_weights(module)
-        if isinstance(module, ArithGPTRotaryEmbedding):
-            # from_pretrained builds on the meta device, where non-persistent buffers are never filled in.
-            init.copy_(module.inv_freq, module.compute_inv_freq())
+        super()._init_weights(module)  # normal(0, initializer_range) weights, LayerNorms, RoPE buffers
 
 
-def build_attention_mask(attention_mask, query_length: int, past_length: int, dtype_device_ref: torch.Tensor):
-    """Turns a 2D padding mask into the 4D boolean mask SDPA takes, or None where plain causal attention is right.
-
-    attention_mask: (B, past_length + query_length), 1 for real tokens, 0 for padding; None means no padding.
-    """
-    has_padding = attention_mask is not None and not bool(attention_mask.all())
-    if not has_padding and (past_length == 0 or query_length == 1):
-        return None  # SDPA's is_causal (or, for one query against the cache, no mask at all)
-    key_length = past_length + query_length
-    device = dtype_device_ref.device
-    causal = torch.ones(query_length, key_length, dtype=torch.bool, device=device).tril(diagonal=past_length)
-    mask = causal[None, None]  # (1, 1, T, S)
-    if has_padding:
-        mask = mask & attention_mask[:, None, None, :].bool()
-        # A padding query sees no key at all; letting it see itself keeps softmax finite (and its output unused).
-        diagonal = torch.zeros_like(causal)
-        diagonal[:, past_length:] = torch.eye(query_length, dtype=torch.bool, device=device)
-        mask = mask | diagonal[None, None]
-    return mask
-
-
-def default_position_ids(attention_mask, query_length: int, past_length: int, device) -> torch.Tensor:
-    """Positions count real tokens only, so a left-padded row gets the same positions as the row alone."""
-    if attention_mask is None:
-        return torch.arange(past_length, past_length + query_length, device=device)[None]
-    positions = (attention_mask.long().cumsum(-1) - 1).clamp(min=0)
-    return positions[:, past_length : past_length + query_length]
+def run_index(mask: torch.Tensor) -> torch.Tensor:
+    """For each True in `mask` (B, T): how many True come right before it in its run (0, 1, 2, ...)."""
+    index = torch.arange(mask.shape[-1], device=mask.device).expand_as(mask)
+    last_break = torch.where(mask, torch.full_like(index, -1), index).cummax(dim=-1).values
+    return index - last_break - 1
 
 
 class ArithGPTModel(ArithGPTPreTrainedModel):
     def __init__(self, config: ArithGPTConfig):
         super().__init__(config)
         self.wte = nn.Embedding(config.vocab_size, config.n_embd)
-        self.wpe = nn.Embedding(config.n_positions, config.n_embd) if config.position_embedding == "learned" else None
-        self.rotary = ArithGPTRotaryEmbedding(config) if config.position_embedding == "rope" else None
+        self.wpe = nn.Embedding(config.n_positions, config.n_embd) if config.uses_position_table else None
+        self.rotary = ArithGPTRotaryEmbedding(config) if config.uses_rope else None
         self.drop = nn.Dropout(config.dropout)
         self.h = nn.ModuleList([ArithGPTBlock(config, i) for i in range(config.n_layer)])
         self.ln_f = nn.LayerNorm(config.n_embd, eps=config.layer_norm_epsilon, bias=config.bias)
+        self.gradient_checkpointing = False
         self.post_init()
 
     def get_input_embeddings(self):
@@ -177,6 +179,43 @@ class ArithGPTModel(ArithGPTPreTrainedModel):
     def set_input_embeddings(self, new_embeddings):
         self.wte = new_embeddings
 
+    def coupled_position_ids(self, input_ids: torch.Tensor, offset: torch.Tensor | int = 0) -> torch.Tensor:
+        """Position coupling: a digit's id is 1 + offset + its significance (0 = units); every other token gets 0.
+
+        Significance comes from the token layout hf_arith's tokenizers write, with reversed answers:
+        - digit-pair tokens (AlignedPairTokenizer) are columns, least significant first: their index in their run;
+        - digits before the first "=" are operands written most significant first: digits after them in the run;
+        - digits after "=" are the reversed answer, least significant first: their index in their run.
+        So column i of a and b and digit i of the answer share one id, whatever the operand lengths.
+        """
+        # Token ids are config constants, not buffers: nothing to restore after from_pretrained's meta-device build.
+        digit_ids = torch.tensor(self.config.digit_token_ids, device=input_ids.device)
+        pair_ids = torch.tensor(self.config.pair_token_ids or [], dtype=torch.long, device=input_ids.device)
+        is_digit = torch.isin(input_ids, digit_ids)
+        in_answer = (input_ids == self.config.equals_token_id).cumsum(dim=-1) > 0
+        forward = torch.isin(input_ids, pair_ids) | (is_digit & in_answer)
+        backward = is_digit & ~in_answer
+        significance = torch.where(forward, run_index(forward), run_index(backward.flip(-1)).flip(-1))
+        return torch.where(forward | backward, 1 + offset + significance, torch.zeros_like(significance))
+
+    def default_position_ids(self, input_ids, attention_mask, past_length: int, query_length: int, device):
+        if self.config.position_embedding == "coupled":
+            if input_ids is None or past_length > 0:
+                raise ValueError("coupled positions are computed from the whole token sequence: pass position_ids "
+                                 "with inputs_embeds or a cache (generate() computes them)")
+            offset = 0
+            if self.training and self.config.coupled_max_offset > 0:
+                # One random shift per example trains the ids beyond the training lengths (Cho et al., McLeish et al.).
+                offset = torch.randint(0, self.config.coupled_max_offset + 1, (input_ids.shape[0], 1), device=device)
+            return self.coupled_position_ids(input_ids, offset)
+        if attention_mask is not None and attention_mask.dim() == 2:
+            # Positions count real tokens only, so a left-padded row gets the positions it has alone.
+            positions = (attention_mask.long().cumsum(-1) - 1).clamp(min=0)
+            return positions[:, past_length : past_length + query_length]
+        return torch.arange(past_length, past_length + query_length, device=device)[None]
+
+    @merge_with_config_defaults
+    @capture_outputs
     def forward(
         self,
         input_ids: torch.LongTensor | None = None,
@@ -191,29 +230,30 @@ class ArithGPTModel(ArithGPTPreTrainedModel):
             raise ValueError("pass exactly one of input_ids and inputs_embeds")
         if inputs_embeds is None:
             inputs_embeds = self.wte(input_ids)
-        use_cache = use_cache if use_cache is not None else self.config.use_cache
         if use_cache and past_key_values is None:
             past_key_values = DynamicCache(config=self.config)
         past_length = past_key_values.get_seq_length() if past_key_values is not None else 0
         query_length = inputs_embeds.shape[1]
         if position_ids is None:
-            position_ids = default_position_ids(attention_mask, query_length, past_length, inputs_embeds.device)
+            position_ids = self.default_position_ids(input_ids, attention_mask, past_length, query_length,
+                                                     inputs_embeds.device)
 
         x = inputs_embeds
-        rotary = None
         if self.wpe is not None:
-            if int(position_ids.max()) >= self.config.n_positions:
-                raise ValueError(
-                    f"position {int(position_ids.max())} is beyond the learned position table "
-                    f"(n_positions={self.config.n_positions})"
-                )
+            if not torch.compiler.is_compiling() and int(position_ids.max()) >= self.config.n_positions:
+                # A clear error instead of an index error deep in torch (skipped when tracing: data-dependent).
+                raise ValueError(f"position {int(position_ids.max())} is beyond the learned position table "
+                                 f"(n_positions={self.config.n_positions})")
             x = x + self.wpe(position_ids)
-        elif self.rotary is not None:
-            rotary = self.rotary(position_ids, x.dtype)
+        rotary = self.rotary(x, position_ids) if self.rotary is not None else None
         x = self.drop(x)
-        mask = build_attention_mask(attention_mask, query_length, past_length, x)
+        # Coupled ids repeat and jump by design, so the mask must not read them as packed sequences.
+        mask = create_causal_mask(
+            config=self.config, inputs_embeds=x, attention_mask=attention_mask, past_key_values=past_key_values,
+            position_ids=None if self.config.position_embedding == "coupled" else position_ids,
+        )
         for block in self.h:
-            x = block(x, mask, rotary, past_key_values)
+            x = block(x, mask, rotary, past_key_values=past_key_values, **kwargs)
         x = self.ln_f(x)
         return BaseModelOutputWithPast(last_hidden_state=x, past_key_values=past_key_values if use_cache else None)
 
@@ -233,6 +273,14 @@ class ArithGPTForCausalLM(ArithGPTPreTrainedModel, GenerationMixin):
     def set_output_embeddings(self, new_embeddings):
         self.lm_head = new_embeddings
 
+    def prepare_inputs_for_generation(self, input_ids, *args, **kwargs):
+        if self.config.position_embedding == "coupled":
+            # generate() extends position ids by +1 per token; coupled ids follow the digits, so they are recomputed
+            # from the whole sequence at every step (then sliced to the new tokens by the parent).
+            kwargs["position_ids"] = self.transformer.coupled_position_ids(input_ids)
+        return super().prepare_inputs_for_generation(input_ids, *args, **kwargs)
+
+    @can_return_tuple
     def forward(
         self,
         input_ids: torch.LongTensor | None = None,
@@ -252,21 +300,17 @@ class ArithGPTForCausalLM(ArithGPTPreTrainedModel, GenerationMixin):
             logits_to_keep: if an int > 0, compute logits for the last `logits_to_keep` positions only
                 (generation needs just the last one).
         """
-        outputs = self.transformer(
-            input_ids=input_ids,
-            attention_mask=attention_mask,
-            position_ids=position_ids,
-            past_key_values=past_key_values,
-            inputs_embeds=inputs_embeds,
-            use_cache=use_cache,
-        )
+        outputs = self.transformer(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
+                                   past_key_values=past_key_values, inputs_embeds=inputs_embeds, use_cache=use_cache,
+                                   **kwargs)
         hidden = outputs.last_hidden_state
         keep = slice(-logits_to_keep, None) if isinstance(logits_to_keep, int) else logits_to_keep
         logits = self.lm_head(hidden[:, keep, :])
         loss = None
         if labels is not None:
             loss = self.loss_function(logits=logits, labels=labels, vocab_size=self.config.vocab_size, **kwargs)
-        return CausalLMOutputWithPast(loss=loss, logits=logits, past_key_values=outputs.past_key_values)
+        return CausalLMOutputWithPast(loss=loss, logits=logits, past_key_values=outputs.past_key_values,
+                                      hidden_states=outputs.hidden_states, attentions=outputs.attentions)
 
 
 __all__ = ["ArithGPTForCausalLM", "ArithGPTModel", "ArithGPTPreTrainedModel"]

@@ -6,6 +6,9 @@ import torch
 # Two cores: keep torch from oversubscribing when tests run in parallel workers.
 torch.set_num_threads(max(1, (os.cpu_count() or 2) // int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))))
 
+# Tiny vocabulary of the model tests: 0 pad, 1 bos, 2 eos, 3 unk, 4-13 the digits "0".."9", 14 "=", 15-23 others.
+DIGIT_IDS, EQUALS_ID = list(range(4, 14)), 14
+
 
 @pytest.fixture
 def tiny_config():
@@ -13,6 +16,8 @@ def tiny_config():
 
     def make(**overrides):
         settings = dict(vocab_size=24, n_positions=32, n_embd=32, n_head=4, n_layer=2, pad_token_id=0, eos_token_id=2)
+        if overrides.get("position_embedding") == "coupled":
+            settings.update(digit_token_ids=DIGIT_IDS, equals_token_id=EQUALS_ID)
         settings.update(overrides)
         return ArithGPTConfig(**settings)
 
