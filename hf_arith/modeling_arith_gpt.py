@@ -8,7 +8,6 @@ configuration file are imported, so `save_pretrained` can ship this file for `tr
 """
 
 import math
-from collections.abc import Callable
 
 import torch
 from torch import nn

@@ -9,6 +9,7 @@ from transformers import PreTrainedTokenizer
 # plus the space of seed 000's padded prompts. Kept here because tokenizer files import only transformers.
 DEFAULT_CHARACTERS = "0123456789+-*/=[];r "
 SPECIAL_TOKENS = {"pad_token": "<pad>", "bos_token": "<bos>", "eos_token": "<eos>", "unk_token": "<unk>"}
+DIGITS = "0123456789"
 
 
 class CharTokenizer(PreTrainedTokenizer):
@@ -27,21 +28,23 @@ class CharTokenizer(PreTrainedTokenizer):
     model_input_names = ["input_ids", "attention_mask"]
 
     def __init__(self, vocab_file: str | None = None, characters: str | None = None, **kwargs):
-        if vocab_file is not None:
-            with open(vocab_file, encoding="utf-8") as f:
-                self.encoder = json.load(f)
-        else:
-            characters = DEFAULT_CHARACTERS if characters is None else characters
-            if len(set(characters)) != len(characters) or any(len(ch) != 1 for ch in characters):
-                raise ValueError(f"characters must be distinct single characters, got {characters!r}")
-            tokens = list(SPECIAL_TOKENS.values()) + list(characters)
-            self.encoder = {token: i for i, token in enumerate(tokens)}
+        # The vocabulary must exist before the base __init__, which calls get_vocab().
+        self.encoder = self._build_vocabulary(vocab_file, characters)
         self.decoder = {i: token for token, i in self.encoder.items()}
         for name, token in SPECIAL_TOKENS.items():
             kwargs.setdefault(name, token)
         kwargs.setdefault("padding_side", "left")
         kwargs.setdefault("special_tokens_pattern", "none")
         super().__init__(**kwargs)
+
+    def _build_vocabulary(self, vocab_file: str | None, characters: str | None) -> dict[str, int]:
+        if vocab_file is not None:
+            with open(vocab_file, encoding="utf-8") as f:
+                return json.load(f)
+        characters = DEFAULT_CHARACTERS if characters is None else characters
+        if len(set(characters)) != len(characters) or any(len(ch) != 1 for ch in characters):
+            raise ValueError(f"characters must be distinct single characters, got {characters!r}")
+        return {token: i for i, token in enumerate([*SPECIAL_TOKENS.values(), *characters])}
 
     @classmethod
     def from_corpus(cls, text: str, **kwargs) -> "CharTokenizer":
@@ -57,13 +60,22 @@ class CharTokenizer(PreTrainedTokenizer):
     def get_vocab(self) -> dict[str, int]:
         return {**self.encoder, **self.added_tokens_encoder}
 
+    def digit_layout(self) -> dict:
+        """The token ids position coupling needs (ArithGPTConfig's digit_token_ids, pair_token_ids, equals_token_id)."""
+        missing = [ch for ch in DIGITS + "=" if ch not in self.encoder]
+        if missing:
+            raise ValueError(f"this {type(self).__name__} has no token for {missing}: it cannot write arithmetic")
+        return {"digit_token_ids": [self.encoder[d] for d in DIGITS], "pair_token_ids": None,
+                "equals_token_id": self.encoder["="]}
+
+    def _check_characters(self, text: str, start: int = 0) -> None:
+        for position in range(start, len(text)):
+            if text[position] not in self.encoder:
+                raise ValueError(f"character {text[position]!r} at position {position} of {text[:40]!r} is not in "
+                                 f"the vocabulary of this {type(self).__name__}")
+
     def _tokenize(self, text: str, **kwargs) -> list[str]:
-        for position, ch in enumerate(text):
-            if ch not in self.encoder:
-                raise ValueError(
-                    f"character {ch!r} at position {position} of {text[:40]!r} is not in the vocabulary "
-                    f"of this {type(self).__name__}"
-                )
+        self._check_characters(text)
         return list(text)
 
     def _convert_token_to_id(self, token: str) -> int:

@@ -8,9 +8,8 @@ Writes bench.json and bench.md (a markdown table) to --output_dir and prints the
 import sys
 from dataclasses import dataclass, field
 
+from benchmarks import run_benchmarks
 from transformers import HfArgumentParser
-
-from hf_arith.benchmark import run_benchmarks
 
 
 @dataclass
@@ -31,7 +30,7 @@ def main(argv=None) -> int:
     except ValueError as error:
         print(f"bench: error: {error}", file=sys.stderr)
         return 2
-    from hf_arith.benchmark import markdown_table
+    from benchmarks import markdown_table
 
     print(markdown_table(report))
     return 0

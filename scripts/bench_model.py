@@ -7,9 +7,9 @@ import argparse
 import time
 
 import torch
+from benchmarks import PlainGPT
 
 from hf_arith import ArithGPTConfig, ArithGPTForCausalLM
-from hf_arith.benchmark import PlainGPT
 
 
 def tokens_per_second(step, batch, seq, steps):

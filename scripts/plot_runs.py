@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from transformers import HfArgumentParser
 
-from hf_arith.training.artifacts import save_accuracy_vs_time
+from hf_arith.evaluation.plots import save_accuracy_vs_time
 
 
 @dataclass

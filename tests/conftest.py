@@ -1,7 +1,12 @@
 import os
+import sys
+from pathlib import Path
 
 import pytest
 import torch
+
+# The benchmark and its baselines live beside their script (scripts/), not in the package users import.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 
 # Two cores: keep torch from oversubscribing when tests run in parallel workers.
 torch.set_num_threads(max(1, (os.cpu_count() or 2) // int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))))

@@ -2,11 +2,10 @@
 
 import pytest
 import torch
+from benchmarks import PlainGPT, SeedEncoding, seed_exact_match, seed_greedy, seed_training_run
 
 from hf_arith import ArithGPTConfig, ArithGPTForCausalLM
-from hf_arith.benchmark import PlainGPT, SeedEncoding, seed_exact_match, seed_greedy, seed_training_run
 from hf_arith.data import load_arithmetic_traces
-from hf_arith.training.run import TargetAndTiming
 
 
 def test_seed_encoding_space_pads_and_masks_the_prompt():
@@ -52,22 +51,3 @@ def test_plain_gpt_ignores_masked_targets():
     logits, loss = model(idx, targets)
     expected = torch.nn.functional.cross_entropy(logits[:, -1], targets[:, -1])
     assert loss.item() == pytest.approx(expected.item(), rel=1e-5)
-
-
-def test_time_budget_stops_training():
-    class State:
-        global_step = 3
-
-    class Control:
-        should_training_stop = False
-
-    timing = TargetAndTiming(target=None, max_seconds=1e-9)
-    timing.on_train_begin(None, State(), Control())
-    control = Control()
-    timing.on_step_end(None, State(), control)
-    assert control.should_training_stop and timing.stopped_by_budget
-    relaxed = TargetAndTiming(target=None, max_seconds=None)
-    relaxed.on_train_begin(None, State(), Control())
-    control = Control()
-    relaxed.on_step_end(None, State(), control)
-    assert not control.should_training_stop

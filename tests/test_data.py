@@ -1,18 +1,29 @@
 import itertools
-from collections import Counter
-import re
 import json
+import random
+import re
+from collections import Counter
 from pathlib import Path
 
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from hf_arith.data import (ArithmeticTraces, answer_string, get_config, load_arithmetic_traces, make_completion,
-                           make_trace, training_stream, verify_trace)
+from hf_arith.data import (
+    ArithmeticTraces,
+    answer_string,
+    data_preset,
+    load_arithmetic_traces,
+    make_completion,
+    make_trace,
+    max_completion_length,
+    parse_prompt,
+    training_stream,
+    verify_trace,
+)
 from hf_arith.data.builder import PRESETS
 from hf_arith.data.problems import cell_of, split_problems
-from hf_arith.data.traces import FORMATS, check_format
+from hf_arith.data.traces import FORMATS, OPERATIONS, check_format
 
 SEED_VECTORS = json.loads((Path(__file__).parent / "seed_vectors.json").read_text())
 
@@ -96,6 +107,24 @@ def test_verifier_accepts_every_generated_trace(problem, fmt, padded):
     assert verdict.valid and verdict.answer_correct and verdict.first_error_step is None
 
 
+def step_of(completion: str, position: int, op: str, fmt: str) -> int:
+    """Index of the step holding character `position`, counted from the format's separators (written here, apart
+    from the verifier): steps are split by ';' (+, -, / chains), '+' (products) or '=' (reverse_cot); the final
+    answer after the last '=' is the last step; subtraction's sign is a step of its own."""
+    if fmt in ("plain", "reversed"):
+        return 0
+    if fmt == "reverse_cot":
+        return completion[:position].count("=")
+    body_end = completion.rindex("=")
+    separator = "+" if op == "*" else ";"
+    steps_in_body = completion[:body_end].count(separator) + 1 + (op == "-")
+    if position >= body_end:
+        return steps_in_body  # the '=' or the final answer
+    if op == "-":
+        return 0 if position == 0 else 1 + completion[:position].count(separator)
+    return completion[:position].count(separator)
+
+
 @given(problems, formats, st.booleans(), st.data())
 @settings(max_examples=300)
 def test_verifier_catches_a_corrupted_character(problem, fmt, padded, data):
@@ -103,17 +132,19 @@ def test_verifier_catches_a_corrupted_character(problem, fmt, padded, data):
     position = data.draw(st.integers(0, len(completion) - 1))
     new_char = data.draw(st.sampled_from("0123456789+-*=[];r").filter(lambda c: c != completion[position]))
     corrupted = completion[:position] + new_char + completion[position + 1:]
-    verdict = verify_trace(prompt, corrupted)
+    a, op, b = problem
+    verdict = verify_trace(prompt, corrupted, fmt)
     if verdict.valid:
-        # Only acceptable if the corruption produced another correct trace of the same problem.
-        a, op, b = problem
+        # Only acceptable if the corruption produced another correct trace of the same problem in this format.
         a_text, b_text = prompt[:-1].split(op)
         pads = {None, len(a_text)} if len(a_text) == len(b_text) else {None}
-        correct = {make_completion(a, op, b, f, p) for f in FORMATS for p in pads
-                   if f not in ("sum_cot", "reverse_sum_cot") or op == "*"}
-        assert corrupted in correct
+        assert corrupted in {make_completion(a, op, b, fmt, p) for p in pads}
+    elif completion[position].isdigit() and new_char.isdigit():
+        # A digit changed into a digit leaves the structure and the steps before it untouched: none may be blamed.
+        assert step_of(completion, position, op, fmt) <= verdict.first_error_step < verdict.num_steps
     else:
-        assert verdict.first_error_step is not None
+        # A changed separator can change how the earlier text parses (a lost last '=' moves the final answer).
+        assert 0 <= verdict.first_error_step < verdict.num_steps
 
 
 def test_verifier_locates_the_first_wrong_step():
@@ -153,10 +184,10 @@ def test_small_problem_space_fills_exactly(tmp_path):
 @pytest.mark.parametrize("overrides, fragment", [
     (dict(train_size=2_000_000), "only 1000000 exist"),
     (dict(format="sum_cot"), "multiplication only"),
-    (dict(max_digits=0), "max_digits must be a positive int, got 0"),
+    (dict(max_digits=0), "max_digits must be an int >= 1, got 0"),
     (dict(operations="+x"), "'+x'"),
     (dict(min_digits=5), "min_digits (5) must not exceed max_digits (3)"),
-    (dict(seed=-1), "seed must be an int >= 0, got -1"),
+    (dict(problem_seed=-1), "problem_seed must be an int >= 0, got -1"),
 ])
 def test_bad_config_raises_before_generating(tmp_path, overrides, fragment):
     with pytest.raises(ValueError) as excinfo:
@@ -167,7 +198,9 @@ def test_bad_config_raises_before_generating(tmp_path, overrides, fragment):
 
 def test_unknown_preset():
     with pytest.raises(ValueError, match="unknown data preset 'add4'"):
-        get_config("add4")
+        data_preset("add4")
+    with pytest.raises(ValueError, match="unknown data settings"):
+        data_preset("add3", seed=3)
 
 
 def test_code_change_changes_the_cache_key(tmp_path, monkeypatch):
@@ -178,14 +211,70 @@ def test_code_change_changes_the_cache_key(tmp_path, monkeypatch):
     assert first.cache_dir != second.cache_dir
 
 
-def test_presets_cover_the_seed_experiments():
-    assert {"add3", "add9", "calc3"} <= set(PRESETS)
-    assert {f"mul{d}-{f}" for d in (3, 6) for f in ("plain", "reverse_cot", "sum_cot", "reverse_sum_cot")} <= set(
-        PRESETS)
+@pytest.mark.parametrize("name, a, op, b, expected", [
+    ("add3", 45, "+", 7, ("45+7=", "25")),  # seed 001: reversed answer
+    ("add9", 123456789, "+", 1, ("123456789+1=", "097654321")),
+    ("calc3", 345, "/", 7, ("345/7=", "3=0r3;34=4r6;65=9r2=49r2")),  # the calculator's chains of thought
+    ("mul3-plain", 867, "*", 821, ("867*821=", "711807")),  # seed 000's four formats
+    ("mul3-reverse_cot", 386, "*", 273, ("386*273=", "873501=105378")),
+    ("mul3-sum_cot", 507, "*", 779, ("507*779=", "5453[5453]+0[5453]+389500[394953]=394953")),
+    ("mul3-reverse_sum_cot", 807, "*", 214, ("807*214=", "8941[8941]+0[8941]+002171[896271]=172698")),
+    ("mul6-reverse_sum_cot", 12, "*", 3, ("12*3=", "6[6]+03[63]=36")),  # 2x3, then 10x3 reversed
+])
+def test_presets_write_the_seed_experiments_traces(name, a, op, b, expected):
+    settings = data_preset(name)
+    assert op in settings.operations and settings.min_digits == 1
+    assert make_trace(a, op, b, settings.format, settings.pad_width) == expected
+
+
+def test_every_preset_builds_verified_splits_of_its_operations(tmp_path):
+    for name, preset in PRESETS.items():
+        data = load_arithmetic_traces(name, cache_dir=str(tmp_path), train_size=40, validation_size=8, test_size=8)
+        assert [len(data[s]) for s in ("train", "validation", "test")] == [40, 8, 8]
+        for row in itertools.chain(*(data[s] for s in data)):
+            assert row["op"] in preset.operations and len(row["a"]) <= preset.max_digits
+            assert verify_trace(row["prompt"], row["completion"], preset.format).valid, (name, row)
+
+
+@given(st.sampled_from(OPERATIONS), st.sampled_from(FORMATS), st.integers(1, 6), st.booleans(), st.randoms())
+@settings(max_examples=200)
+def test_max_completion_length_bounds_every_trace(op, fmt, digits, padded, rng):
+    try:
+        check_format(fmt, op)
+    except ValueError:
+        assume(False)
+    bound = max_completion_length(op, fmt, digits)
+    for _ in range(20):
+        a, b = rng.randrange(10**digits), rng.randrange(1, 10**digits)
+        assert len(make_completion(a, op, b, fmt, digits if padded else None)) <= bound
+
+
+@pytest.mark.parametrize("op", OPERATIONS)
+@pytest.mark.parametrize("digits", [1, 2, 3, 4])
+def test_max_completion_length_is_reached(op, digits):
+    # The bound is exact, not slack: some problem writes a completion of exactly that length in every format.
+    rng = random.Random(0)
+    candidates = [(10**digits - 1, 10**digits - 1), (10**digits - 2, 10**digits - 1), (0, 10**digits - 1)]
+    candidates += [(rng.randrange(10**digits), rng.randrange(1, 10**digits)) for _ in range(3000)]
+    for fmt in FORMATS:
+        try:
+            check_format(fmt, op)
+        except ValueError:
+            continue
+        longest = max(len(make_completion(a, op, b, fmt, pad)) for a, b in candidates for pad in (None, digits))
+        assert longest == max_completion_length(op, fmt, digits), fmt
+
+
+def test_parse_prompt():
+    assert parse_prompt("045+7=") == ("045", "+", "7")
+    assert parse_prompt("12/3=") == ("12", "/", "3")
+    for bad in ("12+3", "+3=", "12 + 3=", "-1+2="):
+        with pytest.raises(ValueError, match=re.escape(repr(bad))):
+            parse_prompt(bad)
 
 
 def test_training_stream_never_yields_a_held_out_problem(tmp_path):
-    config = get_config("add3", max_digits=2, train_size=100, validation_size=200, test_size=500)
+    config = data_preset("add3", max_digits=2, train_size=100, validation_size=200, test_size=500)
     data = load_arithmetic_traces("add3", cache_dir=str(tmp_path), max_digits=2, train_size=100,
                                   validation_size=200, test_size=500)
     held_out = set(data["test"]["prompt"]) | set(data["validation"]["prompt"])

@@ -1,7 +1,11 @@
-"""Text corpora for character-level language modelling. Tiny Shakespeare (public domain) ships gzipped."""
+"""Text corpora for character-level language modelling: Tiny Shakespeare (public domain) ships gzipped, and the
+nanoGPT-style datasets over a corpus (random training blocks, every contiguous validation block)."""
 
 import gzip
+import random
 from pathlib import Path
+
+import torch
 
 TINY_SHAKESPEARE = Path(__file__).with_name("tinyshakespeare.txt.gz")
 
@@ -12,8 +16,37 @@ def read_corpus(path: str | None = None) -> str:
     if not path.is_file():
         raise ValueError(f"corpus file {str(path)!r} does not exist")
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8") as f:
-        text = f.read()
+    try:
+        with opener(path, "rt", encoding="utf-8") as f:
+            text = f.read()
+    except (OSError, UnicodeDecodeError) as error:
+        raise ValueError(f"corpus file {str(path)!r} cannot be read as UTF-8 text: {error}") from None
     if not text:
         raise ValueError(f"corpus file {str(path)!r} is empty")
     return text
+
+
+class RandomBlocks(torch.utils.data.Dataset):
+    """nanoGPT-style training blocks at random offsets; offset i is a function of (seed, i), so runs repeat."""
+
+    def __init__(self, ids: torch.Tensor, block_size: int, num_samples: int, seed: int):
+        self.ids, self.block_size, self.num_samples, self.seed = ids, block_size, num_samples, seed
+
+    def __len__(self):
+        return self.num_samples
+
+    def __getitem__(self, i):
+        start = random.Random(self.seed * 1_000_003 + i).randrange(len(self.ids) - self.block_size)
+        block = self.ids[start : start + self.block_size]
+        return {"input_ids": block, "labels": block}
+
+
+def corpus_datasets(ids: list[int], block_size: int, num_samples: int, seed: int):
+    """90/10 split of the token ids (first 90 % train); validation is every contiguous block of the last 10 %."""
+    ids = torch.tensor(ids, dtype=torch.long)
+    cut = int(0.9 * len(ids))
+    train, val = ids[:cut], ids[cut:]
+    if len(val) <= block_size or cut <= block_size:
+        raise ValueError(f"a corpus of {len(ids)} characters is too short for block_size={block_size}")
+    blocks = val[: (len(val) // block_size) * block_size].view(-1, block_size)
+    return RandomBlocks(train, block_size, num_samples, seed), [{"input_ids": b, "labels": b} for b in blocks]

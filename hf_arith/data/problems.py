@@ -139,5 +139,5 @@ def fresh_problems(operations, min_digits: int, max_digits: int, exclude: set[Pr
             yield problem
 
 
-__all__ = ["HELD_OUT_CELL_SHARE", "OPERATIONS", "Problem", "all_problems", "cell_of", "held_out_capacity", "draw_problems", "fresh_problems", "problem_space_size",
-           "sample_problem", "split_problems"]
+__all__ = ["HELD_OUT_CELL_SHARE", "OPERATIONS", "Problem", "all_problems", "cell_of", "draw_problems", "fresh_problems",
+           "held_out_capacity", "problem_space_size", "sample_problem", "split_problems"]

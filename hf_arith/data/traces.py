@@ -18,11 +18,26 @@ Formats (completion shown for 345+678 / 386*273):
                    /  long division, per digit of a: current=QrR (Q quotient digit, R remainder), then =answer
 """
 
+import re
+
 OPERATIONS = ("+", "-", "*", "/")
 FORMATS = ("plain", "reversed", "reverse_cot", "sum_cot", "reverse_sum_cot", "cot")
 MULTIPLICATION_ONLY_FORMATS = ("sum_cot", "reverse_sum_cot")
+# Seed 000's four multiplication formats, in the order of its comparison.
+MULTIPLICATION_FORMATS = ("plain", "reverse_cot", "sum_cot", "reverse_sum_cot")
+# Formats whose whole completion is the answer (no steps, no '=' inside).
+ANSWER_ONLY_FORMATS = ("plain", "reversed")
 # Every character any format can produce; the tokenizers' default vocabulary is built from this.
 TRACE_CHARACTERS = "0123456789+-*/=[];r"
+PROMPT_PATTERN = re.compile(r"(\d+)([+\-*/])(\d+)=")
+
+
+def parse_prompt(prompt: str) -> tuple[str, str, str]:
+    """'045+7=' -> ('045', '+', '7'): the operand texts (padding kept) and the operator; ValueError otherwise."""
+    match = PROMPT_PATTERN.fullmatch(prompt)
+    if not match:
+        raise ValueError(f"not an arithmetic prompt: {prompt!r} (expected e.g. '345+678=')")
+    return match[1], match[2], match[3]
 
 
 def check_problem(a, op, b) -> None:
@@ -74,7 +89,8 @@ def answer_string(a: int, op: str, b: int, pad_width: int | None = None) -> str:
 
 
 def reverse_answer(answer: str) -> str:
-    """Reverses digits, keeping a leading sign in front and each part of 'QrR' in place: '-333'->'-333', '49r2'->'94r2'."""
+    """Reverses digits, keeping a leading sign in front and each part of 'QrR' in place: '-332'->'-233',
+    '49r2'->'94r2'."""
     if answer.startswith("-"):
         return "-" + answer[1:][::-1]
     return "r".join(part[::-1] for part in answer.split("r"))
@@ -161,3 +177,46 @@ def make_completion(a: int, op: str, b: int, fmt: str = "plain", pad_width: int 
 def make_trace(a: int, op: str, b: int, fmt: str = "plain", pad_width: int | None = None) -> tuple[str, str]:
     """(prompt, completion) for one problem, e.g. make_trace(1, '+', 9, 'reversed') == ('1+9=', '01')."""
     return make_prompt(a, op, b, pad_width), make_completion(a, op, b, fmt, pad_width)
+
+
+def final_answer_text(completion: str, fmt: str) -> str:
+    """The part of a completion that is the final answer, as written (reversed formats stay reversed): the whole
+    completion in the answer-only formats, the text after the last '=' in the others."""
+    return completion if fmt in ANSWER_ONLY_FORMATS else completion.rpartition("=")[2]
+
+
+def read_answer(completion: str, op: str, fmt: str) -> str | None:
+    """The canonical plain answer a completion gives ('1023', '-333', '49r2'; zero padding dropped), or None if its
+    final answer is not a well-formed number for `op`."""
+    final = final_answer_text(completion, fmt)
+    if fmt == "reversed":
+        final = reverse_answer(final)  # reversing is its own inverse
+    pattern = r"(\d+)r(\d+)" if op == "/" else (r"(-?)(\d+)" if op == "-" else r"()(\d+)")
+    match = re.fullmatch(pattern, final)
+    if not match:
+        return None
+    if op == "/":
+        return f"{int(match[1])}r{int(match[2])}"
+    value = int(match[2])
+    return f"{match[1]}{value}" if value else "0"
+
+
+def max_completion_length(op: str, fmt: str, max_digits: int) -> int:
+    """The longest completion, in characters, that `fmt` writes for operands of at most `max_digits` digits (zero
+    padded or not). Derived from the format (a test checks it bounds every trace and is reached), so that
+    generation budgets and position tables are exact rather than guessed."""
+    check_format(fmt, op)
+    d = max_digits
+    answer = {"+": d + 1, "-": d + 1, "*": 2 * d, "/": 2 * d + 1}[op]  # "-" sign; "QrR"
+    if fmt in ANSWER_ONLY_FORMATS:
+        return answer
+    if fmt == "reverse_cot":
+        return 2 * answer + 1
+    if op == "*":  # sum_cot, reverse_sum_cot and cot: per digit of a, "P[S]" with P and S at most 2d digits
+        return d * (4 * d + 2) + (d - 1) + 1 + answer
+    if op == "+":  # "x+y+c=CD" per column
+        return 8 * d + (d - 1) + 1 + answer
+    if op == "-":  # sign, then "x-y-b=BD" per column
+        return 1 + 8 * d + (d - 1) + 1 + answer
+    # "current=QrR" per digit of a; at step j (0-based) current and R are at most j + 1 digits: sum of 2(j+1) + 3
+    return d * d + 4 * d + (d - 1) + 1 + answer

@@ -1,12 +1,8 @@
-"""Training and evaluation: answer-only collator, exact-match metrics, Trainer wiring, generation-based eval."""
+"""Training: the resolved settings (arguments), presets, tasks, the answer-only collator and the Trainer wiring."""
 
-from pathlib import Path
+from .arguments import DataArguments, ModelArguments, RunArguments, TrainSpec, parse_train_args
+from .collator import AnswerOnlyCollator
+from .run import TrainResults, train
 
-from .collator import AnswerOnlyCollator, encode
-from .metrics import arith_metrics, preprocess_logits_for_metrics, teacher_forced_metrics
-
-# evaluate.load(ARITH_ACCURACY_PATH) loads the metric module offline.
-ARITH_ACCURACY_PATH = str(Path(__file__).parent / "arith_accuracy")
-
-__all__ = ["ARITH_ACCURACY_PATH", "AnswerOnlyCollator", "arith_metrics", "encode", "preprocess_logits_for_metrics",
-           "teacher_forced_metrics"]
+__all__ = ["AnswerOnlyCollator", "DataArguments", "ModelArguments", "RunArguments", "TrainResults", "TrainSpec",
+           "parse_train_args", "train"]

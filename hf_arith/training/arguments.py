@@ -1,44 +1,148 @@
-"""Dataclass arguments of `hf-arith train` (parsed with HfArgumentParser together with TrainingArguments)."""
+"""The settings of `hf-arith train`, resolved ONCE into one typed spec: preset < config file < command-line flags.
 
-from dataclasses import dataclass, field
+    spec = parse_train_args(["--preset", "add9", "--max_steps", "500"])
+    spec.model.n_layer, spec.data.max_digits, spec.run.target_exact_match, spec.training.learning_rate
 
-TOKENIZERS = ("char", "aligned")
+A preset is a flat dict of field values (`presets.py`); it and the config file become the parser's defaults, so the
+command line overrides both and every value passes through the same argparse types and dataclass checks.
+"""
+
+import argparse
+import json
+import os
+import shlex
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Literal
+
+from transformers import HfArgumentParser, TrainingArguments
+
+from ..data.settings import ArithmeticDataSettings, check_int
+from .presets import get_training_preset
 
 
 @dataclass
 class ModelArguments:
-    tokenizer: str = field(default="aligned", metadata={"help": f"one of {TOKENIZERS}"})
+    tokenizer: Literal["char", "aligned"] = field(default="aligned", metadata={
+        "help": "char: one token per character; aligned: one token per digit column (AlignedPairTokenizer)"})
+    tokenizer_max_digits: int | None = field(default=None, metadata={
+        "help": "longest operand the tokenizer (and position table) accept; default: the data's max_digits"})
+    fixed_columns: bool = field(default=True, metadata={
+        "help": "aligned tokenizer: pad every prompt to tokenizer_max_digits columns (else to its longer operand)"})
     n_layer: int = field(default=2, metadata={"help": "transformer blocks (0: bigram baseline)"})
     n_embd: int = field(default=128, metadata={"help": "residual width"})
     n_head: int = field(default=4, metadata={"help": "attention heads"})
-    position_embedding: str = field(default="learned", metadata={"help": "learned, rope or none"})
+    position_embedding: Literal["learned", "rope", "none", "coupled"] = field(default="learned", metadata={
+        "help": "coupled: digits of equal significance share a position id (position coupling)"})
+    coupled_embedding: Literal["learned", "rope"] = field(default="learned", metadata={
+        "help": "for coupled positions: a learned table over the coupled ids, or RoPE"})
+    coupled_max_offset: int = field(default=0, metadata={
+        "help": "for coupled positions: random per-example offset of the ids in training, in [0, this]"})
     dropout: float = field(default=0.0, metadata={"help": "dropout probability"})
     bias: bool = field(default=True, metadata={"help": "bias in linear layers and LayerNorms"})
 
+    def __post_init__(self):
+        if self.tokenizer_max_digits is not None:
+            check_int("tokenizer_max_digits", self.tokenizer_max_digits, 1)
+        check_int("coupled_max_offset", self.coupled_max_offset, 0)
+
 
 @dataclass
-class DataArguments:
-    operations: str | None = field(default=None, metadata={"help": "operations to mix, e.g. '+' or '+-*/'"})
-    min_digits: int | None = field(default=None, metadata={"help": "shortest operand length"})
-    max_digits: int | None = field(default=None, metadata={"help": "longest operand length"})
-    format: str | None = field(default=None, metadata={"help": "trace format (plain, reversed, reverse_cot, ...)"})
-    zero_pad: bool | None = field(default=None, metadata={"help": "zero-pad operands and answer to max_digits"})
-    train_size: int | None = field(default=None, metadata={"help": "distinct training problems"})
-    validation_size: int | None = field(default=None, metadata={"help": "held-out problems for evals in training"})
-    test_size: int | None = field(default=None, metadata={"help": "held-out problems for the final evaluation"})
-    data_seed_value: int | None = field(default=None, metadata={"help": "seed of the problem splits"})
-    corpus_file: str | None = field(default=None, metadata={"help": "text corpus (character language modelling)"})
-    block_size: int = field(default=64, metadata={"help": "context length for character language modelling"})
+class DataArguments(ArithmeticDataSettings):
+    task: Literal["arithmetic", "corpus"] = field(default="arithmetic", metadata={
+        "help": "arithmetic traces, or character language modelling of a text corpus"})
+    corpus_file: str | None = field(default=None, metadata={
+        "help": "text corpus (corpus task); default: the shipped Tiny Shakespeare"})
+    block_size: int = field(default=64, metadata={"help": "context length (corpus task)"})
+
+    def __post_init__(self):
+        if self.task == "arithmetic":
+            self.validate()
+        else:
+            check_int("block_size", self.block_size, 2)
 
 
 @dataclass
 class RunArguments:
     preset: str = field(default="add3", metadata={"help": "named preset: its settings are the defaults"})
-    config: str | None = field(default=None, metadata={"help": "JSON or YAML file of arguments (over the preset)"})
-    target_exact_match: float | None = field(
-        default=0.995, metadata={"help": "stop once held-out exact match (teacher-forced) reaches this"})
-    max_train_seconds: float | None = field(
-        default=None, metadata={"help": "stop training after this many wall-clock seconds (a budget, not a schedule: "
-                                        "set max_steps so the learning-rate schedule ends near it)"})
+    config: str | None = field(default=None, metadata={
+        "help": "JSON or YAML file of settings (over the preset; may name the preset itself)"})
+    target_exact_match: float = field(default=0.995, metadata={
+        "help": "stop once validation exact match reaches this (arithmetic task); 0: no target, run the whole "
+                "schedule"})
+    max_train_seconds: float | None = field(default=None, metadata={
+        "help": "stop training after this many wall-clock seconds (a budget, not a schedule: set max_steps so the "
+                "learning-rate schedule ends near it)"})
     data_cache_dir: str | None = field(default=None, metadata={"help": "datasets cache folder"})
     eval_batch_size: int = field(default=1000, metadata={"help": "batch size of the final generation-based eval"})
+    overwrite_output_dir: bool = field(default=False, metadata={
+        "help": "replace a finished model in the output folder (otherwise it is refused)"})
+
+    def __post_init__(self):
+        if self.target_exact_match is None:  # a preset or config file may say "no target" as null
+            self.target_exact_match = 0.0
+        if not 0 <= self.target_exact_match <= 1:
+            raise ValueError(f"--target_exact_match must be in [0, 1] (0: no target), got {self.target_exact_match}")
+        if self.max_train_seconds is not None and not self.max_train_seconds > 0:
+            raise ValueError(f"--max_train_seconds must be positive, got {self.max_train_seconds}")
+        check_int("eval_batch_size", self.eval_batch_size, 1)
+
+
+@dataclass
+class TrainSpec:
+    """Everything one training run needs, resolved: read by the task, the Trainer wiring and the artifacts."""
+
+    model: ModelArguments
+    data: DataArguments
+    run: RunArguments
+    training: TrainingArguments
+    command: str
+
+
+ARGUMENT_CLASSES = (ModelArguments, DataArguments, RunArguments, TrainingArguments)
+SETTING_FIELDS = {f.name for cls in ARGUMENT_CLASSES for f in fields(cls)}
+
+
+def read_config_file(path: str) -> dict:
+    if not os.path.isfile(path):
+        raise ValueError(f"config file {path!r} does not exist")
+    text = Path(path).read_text()
+    try:
+        if path.endswith((".yaml", ".yml")):
+            import yaml  # only config files need it
+
+            settings = yaml.safe_load(text)
+        else:
+            settings = json.loads(text)
+    except (ValueError, ImportError) as error:  # yaml.YAMLError and JSONDecodeError are ValueErrors
+        raise ValueError(f"config file {path!r} is not valid: {str(error).splitlines()[0]}") from None
+    if not isinstance(settings, dict):
+        raise ValueError(f"config file {path!r} must hold a mapping of setting names to values")
+    unknown = sorted(set(settings) - SETTING_FIELDS)
+    if unknown:
+        raise ValueError(f"config file {path!r} has unknown settings {unknown}")
+    return settings
+
+
+def _raise_value_error(message):
+    raise ValueError(message)
+
+
+def parse_train_args(argv: list[str]) -> TrainSpec:
+    """Resolves preset < config file < flags into a TrainSpec. A preset named in the config file is honoured in
+    full (its model, data, training settings and output folder), unless `--preset` on the command line names one."""
+    early = argparse.ArgumentParser(add_help=False)
+    early.add_argument("--preset", default=None)
+    early.add_argument("--config", default=None)
+    known, _ = early.parse_known_args(argv)
+    from_file = read_config_file(known.config) if known.config else {}
+    preset_name = known.preset or from_file.get("preset") or "add3"
+    preset = get_training_preset(preset_name)
+    parser = HfArgumentParser(ARGUMENT_CLASSES, prog="hf-arith train")
+    parser.error = _raise_value_error  # the CLI turns it into one line and exit code 2
+    parser.set_defaults(**{"output_dir": f"outputs/{preset_name}", **preset, **from_file, "preset": preset_name})
+    model, data, run, training = parser.parse_args_into_dataclasses(args=argv)
+    return TrainSpec(model, data, run, training, command=shlex.join(["hf-arith", "train", *argv]))
+
+
+__all__ = ["DataArguments", "ModelArguments", "RunArguments", "TrainSpec", "parse_train_args"]

@@ -16,7 +16,6 @@ differences come from the data format, tokenizer and loop, not from the network.
 import json
 import math
 import os
-import platform
 import tempfile
 import time
 
@@ -24,9 +23,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .data.builder import ArithmeticTraces, get_config
-from .training.evaluation import generate_completions
-from .training.metrics import arith_metrics
+from hf_arith.batching import encode, left_pad
+from hf_arith.data.builder import data_preset, load_traces
+from hf_arith.evaluation.generation import generate_completions
+from hf_arith.evaluation.metrics import arith_metrics
+from hf_arith.hardware import hardware_description
+from hf_arith.training.arguments import parse_train_args
+from hf_arith.training.presets import get_training_preset
+from hf_arith.training.run import train
 
 
 # ---------------------------------------------------------------- the seeds' model and loop, in plain PyTorch
@@ -152,45 +156,29 @@ def seed_training_run(data, model_shape: dict, batch_size: int, learning_rate: f
 
 
 # ---------------------------------------------------------------- the three measurements
-def _load(preset: str, cache_dir: str, **overrides):
-    """The splits of a data preset (cached)."""
-    config = get_config(preset, **overrides)
-    builder = ArithmeticTraces(config_name=config.name, cache_dir=cache_dir, **config.data_settings())
-    builder.download_and_prepare()
-    return builder.as_dataset()
-
-
 def _training_preset_data(preset: str, cache_dir: str, **extra):
-    """The data a training preset trains on: its data preset with the training preset's overrides (and `extra`)."""
-    from .training.presets import get_training_preset
-    from .training.run import DATA_FIELDS
-
-    settings = get_training_preset(preset)
-    overrides = {DATA_FIELDS[k]: v for k, v in settings["data"].items() if k in DATA_FIELDS}
-    return _load(settings["data_preset"], cache_dir, **{**overrides, **extra})
+    """The data a training preset trains on (with `extra` settings changed)."""
+    spec = parse_train_args(["--preset", preset])
+    return load_traces(data_preset("custom", **{**spec.data.data_settings(), **extra}), cache_dir)
 
 
 def time_to_accuracy(preset: str, target: float, baseline_budget_s: float, workdir: str, cache_dir: str) -> dict:
-    from .training.presets import get_training_preset
-    from .training.run import train
-
     output_dir = os.path.join(workdir, preset)
-    results = train(["--preset", preset, "--output_dir", output_dir, "--disable_tqdm", "true",
-                     "--target_exact_match", str(target), "--data_cache_dir", cache_dir, "--report_to", "none"])
-    settings = get_training_preset(preset)
-    model = settings["model"]
+    results = train(parse_train_args(["--preset", preset, "--output_dir", output_dir, "--disable_tqdm", "true",
+                                      "--target_exact_match", str(target), "--data_cache_dir", cache_dir]))
+    settings = model = get_training_preset(preset)
     # the seeds' format for the same problems: reversed answers, no zero padding, characters
     seed_data = _training_preset_data(preset, cache_dir, zero_pad=False)
     baseline = seed_training_run(
         seed_data, dict(n_embd=model["n_embd"], n_layer=model["n_layer"], n_head=model["n_head"]),
-        settings["training"]["per_device_train_batch_size"], settings["training"]["learning_rate"], target,
-        baseline_budget_s, eval_every=settings["training"]["eval_steps"])
+        settings["per_device_train_batch_size"], settings["learning_rate"], target,
+        baseline_budget_s, eval_every=settings["eval_steps"])
     baseline_test = seed_exact_match(baseline["model"], baseline["encoding"], list(seed_data["test"]["prompt"]),
                                      list(seed_data["test"]["completion"]))
     return {
-        "hf_arith": {"seconds_to_target": results["seconds_to_target"], "train_s": results["train_runtime_s"],
-                     "steps": results["global_step"], "test_exact_match": results["test"]["exact_match"],
-                     "parameters": results["parameters"], "output_dir": output_dir},
+        "hf_arith": {"seconds_to_target": results.seconds_to_target, "train_s": results.train_runtime_s,
+                     "steps": results.global_step, "test_exact_match": results.evaluation["test"]["exact_match"],
+                     "parameters": results.parameters, "output_dir": output_dir},
         "seed_loop": {"seconds_to_target": baseline["seconds_to_target"], "train_s": baseline["train_s"],
                       "steps": baseline["steps"], "test_exact_match": baseline_test,
                       "parameters": baseline["parameters"], "history": baseline["history"]},
@@ -200,22 +188,18 @@ def time_to_accuracy(preset: str, target: float, baseline_budget_s: float, workd
 
 def training_throughput(preset: str, steps: int, cache_dir: str, workdir: str) -> dict:
     """Examples/s and tokens/s over `steps` optimizer steps (no evaluation), hf_arith's Trainer vs the seeds' loop."""
-    from .training.presets import get_training_preset
-    from .training.run import train
+    from hf_arith.training.collator import AnswerOnlyCollator
+    from hf_arith.training.tasks import make_task
 
     settings = get_training_preset(preset)
-    batch = settings["training"]["per_device_train_batch_size"]
-    results = train(["--preset", preset, "--output_dir", os.path.join(workdir, "throughput"), "--disable_tqdm",
-                     "true", "--max_steps", str(steps), "--eval_strategy", "no", "--save_strategy", "no",
-                     "--target_exact_match", "2", "--data_cache_dir", cache_dir, "--report_to", "none"])
-    hf_examples_s = steps * batch / results["train_runtime_s"]
-    from .training.arguments import ModelArguments
-    from .training.collator import AnswerOnlyCollator
-    from .training.run import build_tokenizer
-
+    batch = settings["per_device_train_batch_size"]
+    spec = parse_train_args(["--preset", preset, "--output_dir", os.path.join(workdir, "throughput"),
+                             "--disable_tqdm", "true", "--max_steps", str(steps), "--eval_strategy", "no",
+                             "--save_strategy", "no", "--target_exact_match", "1", "--data_cache_dir", cache_dir])
+    results = train(spec)
+    hf_examples_s = steps * batch / results.train_runtime_s
     data = _training_preset_data(preset, cache_dir)
-    tokenizer = build_tokenizer(ModelArguments(tokenizer=settings["model"]["tokenizer"]),
-                                get_config(settings["data_preset"]).max_digits)
+    tokenizer = make_task(spec).build_tokenizer()
     collate = AnswerOnlyCollator(tokenizer)
     # tokens the model processes per example: a batch is padded to its longest row
     widths = [collate([data["train"][i] for i in range(start, start + batch)])["input_ids"].shape[1]
@@ -223,10 +207,10 @@ def training_throughput(preset: str, steps: int, cache_dir: str, workdir: str) -
     hf_tokens_per_example = sum(widths) / len(widths)
 
     seed_data = _training_preset_data(preset, cache_dir, zero_pad=False)
-    model = settings["model"]
+    model = settings
     baseline = seed_training_run(seed_data, dict(n_embd=model["n_embd"], n_layer=model["n_layer"],
                                                  n_head=model["n_head"]),
-                                 batch, settings["training"]["learning_rate"], target=2.0, budget_s=math.inf,
+                                 batch, settings["learning_rate"], target=2.0, budget_s=math.inf,
                                  eval_every=0, max_steps=steps)
     seed_examples_s = steps * batch / baseline["train_s"]
     seed_tokens_per_example = baseline["encoding"].length - 1
@@ -242,15 +226,11 @@ def training_throughput(preset: str, steps: int, cache_dir: str, workdir: str) -
 def evaluation_speed(model_dir: str, num_problems: int, batch_size: int, cache_dir: str) -> dict:
     """Problems/s of greedy generation on the same trained model: generate with the KV cache, generate without it,
     and the seeds' loop (whole-sequence forward per token, a fixed number of steps, no early stop)."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from hf_arith.loading import load_model_folder
 
-    from . import ArithGPTForCausalLM  # noqa: F401  (registers the Auto classes)
-    from .training.collator import encode
-
-    tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    model = AutoModelForCausalLM.from_pretrained(model_dir).eval()
-    data = _load(model.config.arith_data["preset"], cache_dir,
-                 **{k: v for k, v in model.config.arith_data.items() if k != "preset"})
+    loaded = load_model_folder(model_dir)
+    model, tokenizer = loaded.model, loaded.tokenizer
+    data = load_traces(data_preset("custom", **{k: v for k, v in loaded.settings.items() if k != "task"}), cache_dir)
     test = data["test"].select(range(min(num_problems, len(data["test"]))))
     prompts, references = list(test["prompt"]), list(test["completion"])
     new_tokens = max(len(encode(tokenizer, r)) for r in references) + 1
@@ -260,17 +240,14 @@ def evaluation_speed(model_dir: str, num_problems: int, batch_size: int, cache_d
         predictions = generate_completions(model, tokenizer, prompts, new_tokens, batch_size, use_cache=use_cache)
         seconds = time.perf_counter() - start
         figures[name] = {"problems_per_s": len(prompts) / seconds,
-                         "exact_match": arith_metrics(predictions, references)["exact_match"]}
+                         "exact_match": arith_metrics([p.text for p in predictions], references)["exact_match"]}
 
     id_to_token = {i: t for t, i in tokenizer.get_vocab().items()}
     start = time.perf_counter()
     right = 0
     for begin in range(0, len(prompts), batch_size):
         chunk = prompts[begin : begin + batch_size]
-        encoded = [encode(tokenizer, p) for p in chunk]
-        width = max(map(len, encoded))
-        ids = torch.tensor([[tokenizer.pad_token_id] * (width - len(e)) + e for e in encoded])
-        mask = (torch.arange(width)[None] >= torch.tensor([width - len(e) for e in encoded])[:, None]).long()
+        ids, mask = left_pad([encode(tokenizer, p) for p in chunk], tokenizer.pad_token_id)
 
         def logits_of(t, mask=mask):
             full = torch.cat([mask, torch.ones(t.shape[0], t.shape[1] - mask.shape[1], dtype=torch.long)], dim=1)
@@ -287,9 +264,7 @@ def evaluation_speed(model_dir: str, num_problems: int, batch_size: int, cache_d
 
 # ---------------------------------------------------------------- the report
 def machine_line() -> str:
-    return (f"{platform.machine()}, {os.cpu_count()} CPU cores, torch {torch.__version__}, "
-            f"{torch.get_num_threads()} threads" + (f", {torch.cuda.get_device_name()}" if torch.cuda.is_available()
-                                                   else ", no GPU"))
+    return hardware_description("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def markdown_table(report: dict) -> str:

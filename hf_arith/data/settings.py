@@ -1,0 +1,81 @@
+"""The settings that decide an arithmetic dataset, defined once: the `datasets` builder config and the training
+arguments both inherit them (so one name means one thing from the command line to the cache key)."""
+
+from dataclasses import dataclass, field, fields
+
+from .problems import HELD_OUT_CELL_SHARE, held_out_capacity, problem_space_size
+from .traces import FORMATS, OPERATIONS, check_format
+
+
+def check_int(name: str, value, minimum: int) -> None:
+    """ValueError naming the value unless it is an int (not a bool) >= minimum."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
+
+
+@dataclass
+class ArithmeticDataSettings:
+    """What problems, in which format, how many, from which seed.
+
+    Operand lengths are uniform in [min_digits, max_digits], then digits uniform (the `test` split); splits never
+    share a problem and are drawn test -> validation -> train, each from its own seeded stream.
+    """
+
+    operations: str = field(default="+", metadata={"help": "operation characters to mix, e.g. '+' or '+-*/'"})
+    min_digits: int = field(default=1, metadata={"help": "shortest operand length"})
+    max_digits: int = field(default=3, metadata={"help": "longest operand length"})
+    format: str = field(default="plain", metadata={"help": f"trace format, one of {', '.join(FORMATS)}"})
+    zero_pad: bool = field(default=False, metadata={"help": "zero-pad operands and answer to max_digits"})
+    train_size: int = field(default=100_000, metadata={"help": "distinct training problems"})
+    validation_size: int = field(default=1_000, metadata={"help": "held-out problems checked during training"})
+    test_size: int = field(default=1_000, metadata={"help": "held-out problems of the final `test` evaluation"})
+    problem_seed: int = field(default=0, metadata={"help": "seed of the problem splits (not of the training run)"})
+
+    def validate(self) -> None:
+        """Raises ValueError naming the bad value; checks the sizes against the problem space before any work."""
+        if (not isinstance(self.operations, str) or not self.operations
+                or any(op not in OPERATIONS for op in self.operations)
+                or len(set(self.operations)) != len(self.operations)):
+            raise ValueError(f"operations must be distinct characters from {''.join(OPERATIONS)!r}, "
+                             f"got {self.operations!r}")
+        for name in ("min_digits", "max_digits"):
+            check_int(name, getattr(self, name), 1)
+        if self.min_digits > self.max_digits:
+            raise ValueError(f"min_digits ({self.min_digits}) must not exceed max_digits ({self.max_digits})")
+        if self.format not in FORMATS:
+            raise ValueError(f"unknown format {self.format!r}; expected one of {FORMATS}")
+        for op in self.operations:
+            check_format(self.format, op)
+        if not isinstance(self.zero_pad, bool):
+            raise ValueError(f"zero_pad must be a bool, got {self.zero_pad!r}")
+        for name in ("train_size", "validation_size", "test_size", "problem_seed"):
+            check_int(name, getattr(self, name), 0)
+        space = problem_space_size(self.operations, self.min_digits, self.max_digits)
+        total = self.train_size + self.validation_size + self.test_size
+        if total > space:
+            raise ValueError(f"train_size + validation_size + test_size = {total} distinct problems, but only {space} "
+                             f"exist for operations={self.operations!r} with {self.min_digits}-{self.max_digits} "
+                             "digits")
+        capacity = held_out_capacity(self.operations, self.min_digits, self.max_digits)
+        if self.validation_size + self.test_size > capacity:
+            raise ValueError(f"validation_size + test_size = {self.validation_size + self.test_size}, but held-out "
+                             f"splits may take only {capacity} problems ({HELD_OUT_CELL_SHARE:.0%} of each "
+                             f"operand-length cell) for operations={self.operations!r} with "
+                             f"{self.min_digits}-{self.max_digits} digits")
+
+    @property
+    def pad_width(self) -> int | None:
+        return self.max_digits if self.zero_pad else None
+
+    @property
+    def split_sizes(self) -> dict[str, int]:
+        return {"train": self.train_size, "validation": self.validation_size, "test": self.test_size}
+
+    def data_settings(self) -> dict:
+        """The fields that decide the data, as a plain dict (saved in a model's config as `arith_data`)."""
+        return {f.name: getattr(self, f.name) for f in fields(ArithmeticDataSettings)}
+
+
+SETTING_NAMES = tuple(f.name for f in fields(ArithmeticDataSettings))
+
+__all__ = ["ArithmeticDataSettings", "SETTING_NAMES", "check_int"]

@@ -1,0 +1,109 @@
+"""Generation: batched greedy completions of arithmetic prompts (KV cache, exact token budgets, no answer lost), and
+top-k / top-p sampling of text for the character language models."""
+
+from dataclasses import dataclass
+
+import torch
+
+from ..batching import encode, left_pad
+
+
+@dataclass(frozen=True)
+class Completion:
+    """text: the generated tokens up to EOS (or up to the budget); finished: EOS came within the budget;
+    reason: why it did not finish (None if it did)."""
+
+    text: str
+    finished: bool
+    reason: str | None = None
+
+
+def _generate_batch(model, tokenizer, encoded: list[list[int]], budgets: list[int], use_cache: bool,
+                    id_to_token: dict[int, str]) -> list[Completion]:
+    limit = model.config.n_positions if model.config.position_embedding == "learned" else None
+    longest = max(map(len, encoded))
+    # Every row generates the batch's step count; a learned table caps the longest prompt's positions.
+    steps = max(budgets) if limit is None else min(max(budgets), limit - longest)
+    results: list[Completion | None] = [None] * len(encoded)
+    if steps < 1:
+        return [Completion("", False, f"the prompt fills the position table (n_positions={limit})")] * len(encoded)
+    input_ids, attention_mask = left_pad(encoded, tokenizer.pad_token_id)
+    output = model.generate(
+        input_ids=input_ids.to(model.device), attention_mask=attention_mask.to(model.device), max_new_tokens=steps,
+        do_sample=False, use_cache=use_cache, eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )[:, input_ids.shape[1]:].tolist()
+    eos = tokenizer.eos_token_id
+    for r, (row, budget) in enumerate(zip(output, budgets)):
+        row = row[:budget]
+        # Special tokens stay visible ("<pad>"), so a misplaced one can never read as a right answer.
+        if eos in row:
+            results[r] = Completion("".join(id_to_token[t] for t in row[: row.index(eos)]), True)
+        else:
+            reason = (f"no end of sequence within {budget} tokens (the problem's trace has {budget - 1})"
+                      if len(row) == budget else f"stopped at the position table (n_positions={limit})")
+            results[r] = Completion("".join(id_to_token[t] for t in row), False, reason)
+    return results
+
+
+@torch.no_grad()
+def generate_completions(model, tokenizer, prompts: list[str], max_new_tokens: int | list[int],
+                         batch_size: int = 1000, use_cache: bool = True) -> list[Completion]:
+    """Greedy completions for many prompts, in order, one `Completion` per prompt.
+
+    max_new_tokens: one budget, or one per prompt (the exact length of its trace plus EOS: a completion still
+    running after that is wrong whatever follows, so nothing is lost by stopping). Prompts are batched by length,
+    so little is padded. A batch that fails (e.g. a position beyond the model's table) is retried one prompt at a
+    time, and a prompt that fails alone gets finished=False with the error as its reason: no answer is dropped.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    budgets = [max_new_tokens] * len(prompts) if isinstance(max_new_tokens, int) else list(max_new_tokens)
+    if len(budgets) != len(prompts) or min(budgets, default=1) < 1:
+        raise ValueError("max_new_tokens must be >= 1 and given once or once per prompt")
+    model.eval()
+    id_to_token = {i: token for token, i in tokenizer.get_vocab().items()}  # one dict lookup per token: fast
+    encoded = [encode(tokenizer, p) for p in prompts]
+    order = sorted(range(len(prompts)), key=lambda i: len(encoded[i]))
+    completions: list[Completion | None] = [None] * len(prompts)
+    for start in range(0, len(order), batch_size):
+        rows = order[start : start + batch_size]
+        try:
+            batch = _generate_batch(model, tokenizer, [encoded[i] for i in rows], [budgets[i] for i in rows],
+                                    use_cache, id_to_token)
+        except (ValueError, IndexError, RuntimeError):
+            batch = []
+            for i in rows:
+                try:
+                    batch += _generate_batch(model, tokenizer, [encoded[i]], [budgets[i]], use_cache, id_to_token)
+                except (ValueError, IndexError, RuntimeError) as error:
+                    batch.append(Completion("", False, str(error).splitlines()[0]))
+        for i, completion in zip(rows, batch):
+            completions[i] = completion
+    return completions
+
+
+@torch.no_grad()
+def sample_text(model, tokenizer, prompt: str, max_new_tokens: int, generator_seed: int, **sampling) -> str:
+    """Samples `max_new_tokens` after `prompt` through `generate` (top-k / top-p / temperature in `sampling`).
+
+    Like nanoGPT, the context is cropped to the model's window: past `n_positions` tokens, generation goes on from
+    the last half window. `generate` draws from torch's global generator, so it is seeded here from the argument.
+    """
+    window = model.config.n_positions
+    ids = encode(tokenizer, prompt)
+    if not ids:
+        raise ValueError("the prompt must hold at least one character")
+    torch.manual_seed(generator_seed)
+    generated = []
+    while len(generated) < max_new_tokens:
+        context = (ids + generated)[-(window // 2 if len(ids) + len(generated) >= window else window):]
+        steps = min(max_new_tokens - len(generated), window - len(context))
+        context_ids = torch.tensor([context], device=model.device)
+        out = model.generate(context_ids, attention_mask=torch.ones_like(context_ids), max_new_tokens=steps,
+                             do_sample=True, pad_token_id=tokenizer.pad_token_id, eos_token_id=None, **sampling)
+        generated += out[0, len(context):].tolist()
+    return tokenizer.decode(generated)
+
+
+__all__ = ["Completion", "generate_completions", "sample_text"]

@@ -1,0 +1,116 @@
+"""The figures of a run: exact match by operand lengths, training curves, accuracy against time or length."""
+
+import json
+import math
+import os
+import textwrap
+
+
+def pyplot():
+    """matplotlib's pyplot on the file-only Agg backend (imported here, not at module import: the CLI stays fast)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig, path: str) -> None:
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    pyplot().close(fig)
+
+
+def save_heatmap(by_digits: dict[str, float], path: str, title: str) -> None:
+    """Exact match per (digits of a, digits of b), coloured by ERROR rate on a log scale, so that one cell at 98 %
+    stands out from cells at 100 % (a linear 0-100 % scale paints them the same colour). Each cell is labelled with
+    its exact match."""
+    from matplotlib.colors import LogNorm
+
+    plt = pyplot()
+    cells = {tuple(int(x) for x in key.split("x")): value for key, value in by_digits.items()}
+    rows, cols = sorted({a for a, _ in cells}), sorted({b for _, b in cells})
+    errors = [[max(1 - cells[(a, b)], 1e-4) if (a, b) in cells else math.nan for b in cols] for a in rows]
+    fig, ax = plt.subplots(figsize=(2.2 + 0.75 * len(cols), 1.6 + 0.6 * len(rows)))
+    image = ax.imshow(errors, norm=LogNorm(vmin=1e-4, vmax=1), cmap="magma_r", origin="lower")
+    for i, a in enumerate(rows):
+        for j, b in enumerate(cols):
+            if (a, b) in cells:
+                value = 100 * cells[(a, b)]
+                ax.text(j, i, f"{value:.2f}" if value < 100 else "100", ha="center", va="center", fontsize=7,
+                        color="white" if errors[i][j] > 0.03 else "black")
+    ax.set_xticks(range(len(cols)), cols)
+    ax.set_yticks(range(len(rows)), rows)
+    ax.set_xlabel("digits of b")
+    ax.set_ylabel("digits of a")
+    ax.set_title("\n".join(textwrap.wrap(title, 34)), fontsize=8)
+    bar = fig.colorbar(image, ax=ax, fraction=0.05, pad=0.04)
+    bar.set_label("error rate (log); cells: exact match %", fontsize=7)
+    _save(fig, path)
+
+
+def save_training_curves(history: list[dict], path: str, metric: str) -> None:
+    """Training loss (and validation loss or exact match) against training seconds."""
+    plt = pyplot()
+    losses = [(h["elapsed_s"], h["loss"]) for h in history if "loss" in h]
+    evals = [(h["elapsed_s"], h[metric]) for h in history if metric in h]
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
+    if losses:
+        axes[0].plot(*zip(*losses), label="train loss")
+    if metric == "eval_loss" and evals:
+        axes[0].plot(*zip(*evals), label="validation loss")
+    axes[0].set_xlabel("training seconds")
+    axes[0].set_ylabel("loss (nats/token)")
+    axes[0].set_yscale("log")
+    axes[0].legend()
+    if metric != "eval_loss" and evals:
+        axes[1].plot([t for t, _ in evals], [100 * v for _, v in evals], marker=".")
+        axes[1].set_ylabel("validation exact match %")
+        axes[1].set_ylim(0, 100)
+    axes[1].set_xlabel("training seconds")
+    _save(fig, path)
+
+
+def save_accuracy_vs_time(run_dirs: list[str], path: str, title: str = "validation exact match vs training time"
+                          ) -> None:
+    """One curve per finished run folder (its training_history.json): held-out exact match over training seconds."""
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(6.4, 3.8))
+    for run_dir in run_dirs:
+        history_file = os.path.join(run_dir, "training_history.json")
+        if not os.path.isfile(history_file):
+            raise ValueError(f"{run_dir!r} is not a finished hf_arith run (no training_history.json)")
+        with open(history_file) as f:
+            points = [(h["elapsed_s"], 100 * h["eval_exact_match"]) for h in json.load(f) if "eval_exact_match" in h]
+        if not points:
+            raise ValueError(f"{run_dir!r} logged no validation exact match")
+        ax.plot(*zip(*points), marker=".", label=os.path.basename(os.path.normpath(run_dir)))
+    ax.set_xlabel("training seconds")
+    ax.set_ylabel("validation exact match %")
+    ax.set_ylim(0, 100)
+    ax.grid(alpha=0.3)
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=8)
+    _save(fig, path)
+
+
+def save_accuracy_vs_length(curves: dict[str, dict[int, float]], path: str, train_range: tuple[int, int],
+                            title: str) -> None:
+    """Exact match against operand length, one curve per model, with the training lengths shaded."""
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(6.4, 3.8))
+    ax.axvspan(*train_range, color="0.85", label=f"training lengths {train_range[0]}-{train_range[1]}")
+    for label, points in curves.items():
+        lengths = sorted(points)
+        ax.plot(lengths, [100 * points[n] for n in lengths], marker="o", label=label)
+    ax.set_xlabel("digits per operand (full width)")
+    ax.set_ylabel("exact match %")
+    ax.set_ylim(-2, 102)
+    ax.grid(alpha=0.3)
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=8)
+    _save(fig, path)
+
+
+__all__ = ["pyplot", "save_accuracy_vs_length", "save_accuracy_vs_time", "save_heatmap", "save_training_curves"]

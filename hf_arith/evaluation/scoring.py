@@ -1,0 +1,91 @@
+"""Generation-based scoring of a model on a list of problems (a suite, or a split): exact match, step-level verdicts
+of `verify_trace` in the model's own format, the problems it saw in training, and the wrong answers."""
+
+import time
+from collections import Counter
+
+from ..batching import encode
+from ..data.traces import make_trace
+from ..data.verify import verify_trace
+from .generation import generate_completions
+from .metrics import arith_metrics, breakdowns
+
+Problem = tuple[str, int, int]  # (op, a, b)
+
+
+def first_difference(prediction: str, reference: str) -> int:
+    for i, (p, r) in enumerate(zip(prediction, reference)):
+        if p != r:
+            return i
+    return min(len(prediction), len(reference))
+
+
+def score_completions(prompts: list[str], completions: list, references: list[str], fmt: str,
+                      problems: list[Problem] | None = None, train_keys: set | None = None,
+                      num_examples: int = 5) -> dict:
+    """Scores generated `Completion`s against reference completions written in `fmt`.
+
+    With `train_keys` (the (op, a, b) of the training split) it also reports how many problems were trained on and
+    the exact match on the others. Wrong answers keep the position of their first wrong character.
+    """
+    texts = [c.text for c in completions]
+    metrics = arith_metrics(texts, references, fmt=fmt)
+    right = [t == r for t, r in zip(texts, references)]
+    metrics.update(breakdowns(prompts, right))
+    # A trace equal to the reference is valid (the writers are checked against the verifier in the tests); only the
+    # others are verified, which keeps a million-problem suite fast.
+    wrong = [i for i, ok in enumerate(right) if not ok]
+    verdicts = {i: verify_trace(prompts[i], texts[i], fmt) for i in wrong}
+    n = len(prompts)
+    metrics["verified_trace_valid"] = (sum(right) + sum(v.valid for v in verdicts.values())) / n
+    metrics["verified_answer_correct"] = (sum(right) + sum(v.answer_correct for v in verdicts.values())) / n
+    metrics["first_error_step_counts"] = dict(sorted(Counter(
+        v.first_error_step for v in verdicts.values() if v.first_error_step is not None).items()))
+    metrics["unfinished"] = sum(not c.finished for c in completions)
+    metrics["num_problems"] = n
+    if train_keys is not None and problems is not None:
+        seen = [p in train_keys for p in problems]
+        metrics["num_in_train"] = sum(seen)
+        unseen = [ok for ok, s in zip(right, seen) if not s]
+        metrics["exact_match_unseen"] = sum(unseen) / len(unseen) if unseen else None
+    metrics["wrong_examples"] = [
+        dict(prompt=prompts[i], prediction=texts[i], reference=references[i],
+             first_wrong=first_difference(texts[i], references[i]), reason=completions[i].reason)
+        for i in wrong[:num_examples]]
+    metrics["right_examples"] = [dict(prompt=prompts[i], prediction=texts[i])
+                                 for i in [i for i, ok in enumerate(right) if ok][:min(num_examples, 3)]]
+    return metrics
+
+
+def evaluate_problems(model, tokenizer, problems: list[Problem], fmt: str, pad_width: int | None,
+                      train_keys: set | None = None, batch_size: int = 1000, num_examples: int = 5) -> dict:
+    """Greedy generation on `problems` (each with a budget of its own trace's length plus EOS), scored."""
+    if not problems:
+        raise ValueError("no problems to evaluate")
+    start = time.perf_counter()
+    traces = [make_trace(a, op, b, fmt, pad_width) for op, a, b in problems]
+    prompts, references = [p for p, _ in traces], [c for _, c in traces]
+    budgets = [len(encode(tokenizer, c)) + 1 for c in references]
+    completions = generate_completions(model, tokenizer, prompts, budgets, batch_size)
+    metrics = score_completions(prompts, completions, references, fmt, problems, train_keys, num_examples)
+    metrics["seconds"] = time.perf_counter() - start
+    metrics["problems_per_s"] = len(problems) / metrics["seconds"]
+    return metrics
+
+
+def dataset_problems(dataset) -> list[Problem]:
+    """The (op, a, b) of a split of ArithmeticTraces."""
+    return [(op, int(a), int(b)) for op, a, b in zip(dataset["op"], dataset["a"], dataset["b"])]
+
+
+def format_examples(metrics: dict) -> str:
+    """A few right answers, then wrong ones with a caret under the first wrong character (seed 000's display)."""
+    lines = [f"  ok    {ex['prompt']}{ex['prediction']}" for ex in metrics["right_examples"]]
+    for ex in metrics["wrong_examples"]:
+        lines.append(f"  WRONG {ex['prompt']}{ex['prediction']}   (expected {ex['reference']})"
+                     + (f"  [{ex['reason']}]" if ex.get("reason") else ""))
+        lines.append("        " + " " * (len(ex["prompt"]) + ex["first_wrong"]) + "^")
+    return "\n".join(lines)
+
+
+__all__ = ["dataset_problems", "evaluate_problems", "first_difference", "format_examples", "score_completions"]

@@ -1,0 +1,43 @@
+"""Trainer callbacks: stop at a validation target or a wall-clock budget, and keep a timed history."""
+
+import time
+
+from transformers import TrainerCallback
+
+
+class TargetAndTiming(TrainerCallback):
+    """Records wall time at every log and evaluation, stops training once `metric` reaches `target`, and stops it
+    when `max_seconds` of training have passed. The clock counts what the Trainer's loop counts (evaluations
+    included)."""
+
+    def __init__(self, target: float | None, metric: str = "eval_exact_match", max_seconds: float | None = None):
+        self.target, self.metric, self.max_seconds = target, metric, max_seconds
+        self.stopped_by_budget = False
+        self.start: float | None = None
+        self.history: list[dict] = []
+        self.seconds_to_target: float | None = None
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.start
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.start = time.perf_counter()
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if self.max_seconds is not None and self.elapsed() >= self.max_seconds:
+            self.stopped_by_budget = True
+            control.should_training_stop = True
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if logs and self.start is not None:
+            self.history.append({"step": state.global_step, "elapsed_s": self.elapsed(), **logs})
+
+    def on_evaluate(self, args, state, control, metrics=None, **kwargs):
+        value = (metrics or {}).get(self.metric)
+        if self.target is not None and value is not None and value >= self.target:
+            if self.seconds_to_target is None:
+                self.seconds_to_target = self.elapsed()
+            control.should_training_stop = True
+
+
+__all__ = ["TargetAndTiming"]

@@ -1,0 +1,197 @@
+"""What is learned, decided once per run: arithmetic traces or a character corpus.
+
+A task owns everything that differs between the two: its tokenizer, its data, the position range its sequences
+need, its Trainer pieces (collator, metrics), its target metric, its final evaluation, its figures and its section
+of the model card. `run.train` and the artifacts only talk to this interface.
+"""
+
+import logging
+import math
+from dataclasses import dataclass
+
+from huggingface_hub import EvalResult
+
+from ..batching import encode
+from ..data.builder import load_traces
+from ..data.corpus import corpus_datasets, read_corpus
+from ..data.traces import make_prompt, make_trace, max_completion_length
+from ..evaluation.metrics import preprocess_logits_for_metrics, teacher_forced_metrics
+from ..evaluation.plots import save_heatmap
+from ..evaluation.scoring import dataset_problems, evaluate_problems, format_examples
+from ..tokenization_aligned import AlignedPairTokenizer
+from ..tokenization_char import CharTokenizer
+from .arguments import TrainSpec
+from .collator import AnswerOnlyCollator
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class CardSection:
+    """The task's part of the model card: model-index results, a results table, a line on what was learned, and
+    how to use the model (Python and CLI)."""
+
+    eval_results: list[EvalResult]
+    table: str
+    task_line: str
+    usage: str
+    cli_line: str
+
+
+class ArithmeticTask:
+    target_metric = "eval_exact_match"
+
+    def __init__(self, spec: TrainSpec):
+        self.spec, self.settings = spec, spec.data
+        self.data = None
+
+    @property
+    def max_digits(self) -> int:
+        """The longest operand the model is built to take (tokenizer and position range)."""
+        return self.spec.model.tokenizer_max_digits or self.settings.max_digits
+
+    def build_tokenizer(self):
+        if self.max_digits < self.settings.max_digits:
+            raise ValueError(f"tokenizer_max_digits={self.max_digits} is below the data's max_digits="
+                             f"{self.settings.max_digits}")
+        if self.spec.model.tokenizer == "aligned":
+            return AlignedPairTokenizer(max_digits=self.max_digits, fixed_columns=self.spec.model.fixed_columns)
+        return CharTokenizer()
+
+    def n_positions(self, tokenizer) -> int:
+        """The longest sequence the trace format can produce (prompt + completion + EOS), or, for coupled positions
+        on a learned table, the largest coupled id plus one (offset + the longest number's digits + 1)."""
+        d, fmt = self.max_digits, self.settings.format
+        if self.spec.model.position_embedding == "coupled" and self.spec.model.coupled_embedding == "learned":
+            longest_number = max({"+": d + 1, "-": d, "*": 2 * d, "/": d}[op] for op in self.settings.operations)
+            return self.spec.model.coupled_max_offset + longest_number + 1
+        largest = 10**d - 1
+        return max(len(encode(tokenizer, make_prompt(largest, op, largest))) + max_completion_length(op, fmt, d) + 1
+                   for op in self.settings.operations)
+
+    def model_config_extras(self, tokenizer) -> dict:
+        if self.spec.model.position_embedding != "coupled":
+            return {}
+        return {**tokenizer.digit_layout(), "coupled_embedding": self.spec.model.coupled_embedding,
+                "coupled_max_offset": self.spec.model.coupled_max_offset}
+
+    def datasets(self, tokenizer):
+        training = self.spec.training
+        with training.main_process_first(desc="generating the arithmetic traces"):
+            self.data = load_traces(self.settings, self.spec.run.data_cache_dir)
+        return self.data["train"], self.data["validation"]
+
+    def trainer_pieces(self, tokenizer) -> dict:
+        return {"data_collator": AnswerOnlyCollator(tokenizer),
+                "compute_metrics": teacher_forced_metrics(tokenizer, self.settings.format),
+                "preprocess_logits_for_metrics": preprocess_logits_for_metrics}
+
+    def saved_settings(self) -> dict:
+        """Saved in the model's config as `arith_data`: what `hf-arith eval` / `calc` need to rebuild the data."""
+        return {"task": "arithmetic", **self.settings.data_settings()}
+
+    def evaluate(self, model, tokenizer, validation: dict) -> dict:
+        """The final evaluation: greedy generation on the test split (problems never trained on)."""
+        test = evaluate_problems(model, tokenizer, dataset_problems(self.data["test"]), self.settings.format,
+                                 self.settings.pad_width, batch_size=self.spec.run.eval_batch_size)
+        logger.info(format_examples(test))
+        return {"test": test}
+
+    def write_figures(self, output_dir: str, evaluation: dict) -> None:
+        save_heatmap(evaluation["test"]["by_digits"], f"{output_dir}/heatmap.png",
+                     f"{self.spec.run.preset}: test exact match by operand lengths")
+
+    def summary_lines(self, evaluation: dict) -> list[str]:
+        t = evaluation["test"]
+        lines = [f"test (greedy generation, {t['num_problems']:,} problems): "
+                 f"exact match {100 * t['exact_match']:.2f} %, "
+                 f"answer exact match {100 * t['answer_exact_match']:.2f} %, char accuracy "
+                 f"{100 * t['char_accuracy']:.2f} %, verified traces {100 * t['verified_trace_valid']:.2f} %"]
+        if len(t["by_operation"]) > 1:
+            lines.append("test exact match by operation: " + ", ".join(
+                f"{op} {100 * v:.2f} %" for op, v in t["by_operation"].items()))
+        return lines
+
+    def card(self, evaluation: dict, repo: str) -> CardSection:
+        s, test = self.settings, evaluation["test"]
+        name = "arithmetic_traces"
+        eval_results = [EvalResult(task_type="text-generation", dataset_type=name, dataset_name=name,
+                                   dataset_config=s.operations, dataset_split="test", metric_type=key,
+                                   metric_name=label, metric_value=round(test[key], 6))
+                        for key, label in (("exact_match", "exact match (greedy generation)"),
+                                           ("answer_exact_match", "final-answer exact match"),
+                                           ("char_accuracy", "answer character accuracy"))]
+        rows = "\n".join(f"| {k} | {100 * test[k]:.2f} % |" for k in
+                         ("exact_match", "answer_exact_match", "char_accuracy", "verified_trace_valid"))
+        if len(test["by_operation"]) > 1:
+            rows += "\n" + "\n".join(f"| exact_match, `{op}` only | {100 * v:.2f} % |"
+                                     for op, v in test["by_operation"].items())
+        table = (f"Test split ({test['num_problems']:,} problems never seen in training; operand lengths uniform), "
+                 f"greedy generation with the KV cache:\n\n| metric | value |\n|---|---|\n{rows}")
+        a, b = (123, 45) if s.max_digits >= 3 else (12, 3)
+        prompt, completion = make_trace(a, s.operations[0], b, s.format, s.pad_width)
+        usage = (f'batch = tokenizer(["{prompt}"], return_tensors="pt")\n'
+                 f'print(tokenizer.decode(model.generate(**batch, max_new_tokens={len(completion) + 1}, '
+                 f'do_sample=False)[0]))  # {completion}')
+        return CardSection(
+            eval_results, table,
+            task_line=(f"for `{s.operations}` on {s.min_digits}-{s.max_digits}-digit operands in the `{s.format}` "
+                       "format."),
+            usage=usage, cli_line=f"or `hf-arith calc {repo} {prompt[:-1]}` with the package installed.")
+
+
+class CorpusTask:
+    target_metric = "eval_loss"
+
+    def __init__(self, spec: TrainSpec):
+        self.spec = spec
+        self.corpus = read_corpus(spec.data.corpus_file)
+
+    def build_tokenizer(self):
+        return CharTokenizer.from_corpus(self.corpus)
+
+    def n_positions(self, tokenizer) -> int:
+        return self.spec.data.block_size
+
+    def model_config_extras(self, tokenizer) -> dict:
+        return {}
+
+    def datasets(self, tokenizer):
+        training = self.spec.training
+        total = training.max_steps * training.per_device_train_batch_size * training.world_size
+        return corpus_datasets(encode(tokenizer, self.corpus), self.spec.data.block_size, total, training.seed)
+
+    def trainer_pieces(self, tokenizer) -> dict:
+        return {}
+
+    def saved_settings(self) -> dict:
+        return {"task": "corpus", "corpus_file": self.spec.data.corpus_file or "tinyshakespeare",
+                "block_size": self.spec.data.block_size}
+
+    def evaluate(self, model, tokenizer, validation: dict) -> dict:
+        return {"validation_loss_nats_per_char": validation["eval_loss"]}
+
+    def write_figures(self, output_dir: str, evaluation: dict) -> None:
+        pass
+
+    def summary_lines(self, evaluation: dict) -> list[str]:
+        v = evaluation["validation_loss_nats_per_char"]
+        return [f"validation loss {v:.4f} nats/char ({v / math.log(2):.3f} bits/char)"]
+
+    def card(self, evaluation: dict, repo: str) -> CardSection:
+        loss = evaluation["validation_loss_nats_per_char"]
+        return CardSection(
+            [EvalResult(task_type="text-generation", dataset_type="text", dataset_name="tinyshakespeare",
+                        metric_type="loss", metric_name="validation loss (nats/char)", metric_value=loss)],
+            table=f"| split | loss (nats/char) |\n|---|---|\n| validation (last 10 %) | {loss:.4f} |",
+            task_line="as a character-level language model.",
+            usage=('ids = tokenizer("O God, O God!", return_tensors="pt")\n'
+                   'print(tokenizer.decode(model.generate(**ids, max_new_tokens=200, do_sample=True, top_k=40)[0]))'),
+            cli_line=f'or `hf-arith sample {repo} --prompt "O God, O God!"` with the package installed.')
+
+
+def make_task(spec: TrainSpec):
+    return ArithmeticTask(spec) if spec.data.task == "arithmetic" else CorpusTask(spec)
+
+
+__all__ = ["ArithmeticTask", "CardSection", "CorpusTask", "make_task"]
