@@ -4,7 +4,7 @@ Importing the package registers ArithGPT with the Auto classes, and marks the cl
 `save_pretrained` writes the code files and `auto_map` a Hub user needs for `trust_remote_code=True`.
 """
 
-from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+from transformers import AutoConfig, AutoModel, AutoModelForCausalLM, AutoTokenizer
 from transformers.models.auto import tokenization_auto
 
 from .configuration_arith_gpt import POSITION_EMBEDDINGS, ArithGPTConfig
@@ -15,6 +15,7 @@ from .tokenization_char import CharTokenizer
 __version__ = "0.1.0"
 
 AutoConfig.register(ArithGPTConfig.model_type, ArithGPTConfig, exist_ok=True)
+AutoModel.register(ArithGPTConfig, ArithGPTModel, exist_ok=True)
 AutoModelForCausalLM.register(ArithGPTConfig, ArithGPTForCausalLM, exist_ok=True)
 AutoTokenizer.register(ArithGPTConfig, tokenizer_class=CharTokenizer, exist_ok=True)
 # A config maps to one tokenizer class, but AutoTokenizer finds a saved tokenizer by the class name in its
@@ -22,6 +23,7 @@ AutoTokenizer.register(ArithGPTConfig, tokenizer_class=CharTokenizer, exist_ok=T
 tokenization_auto.REGISTERED_TOKENIZER_CLASSES[AlignedPairTokenizer.__name__] = AlignedPairTokenizer
 
 ArithGPTConfig.register_for_auto_class()
+ArithGPTModel.register_for_auto_class("AutoModel")
 ArithGPTForCausalLM.register_for_auto_class("AutoModelForCausalLM")
 CharTokenizer.register_for_auto_class("AutoTokenizer")
 AlignedPairTokenizer.register_for_auto_class("AutoTokenizer")

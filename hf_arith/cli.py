@@ -2,11 +2,12 @@
 
     hf-arith train [--preset add3] [--config args.yaml] [any Model/Data/Run/TrainingArguments flag]
     hf-arith eval MODEL_DIR
-    hf-arith calc MODEL_DIR 123+456 7*8        (or one problem per line on stdin)
+    hf-arith calc MODEL_DIR 123+456 "12+34*5" "(7-9)*3" -5+3     (or one expression per line on stdin)
     hf-arith sample MODEL_DIR --prompt "O God, O God!" --max_new_tokens 200 --temperature 0.8 --top_k 40 --seed 0
 
 Bad input gives one line on stderr and exit code 2, before any output is written. A problem the model does not
-finish prints `?` (the reason on stderr) and the exit code is 1, after every other answer is printed.
+finish prints `?` (the reason on stderr) and the exit code is 1, after every other answer is printed; a step the
+model cannot take (an intermediate result too long for it, a negative dividend) prints `?` and the exit code is 2.
 """
 
 import argparse
@@ -16,7 +17,6 @@ import sys
 
 # Library imports happen inside the commands: `hf-arith --help` and a bad flag answer at once, without the ~6 s
 # of importing torch, transformers and datasets.
-PROBLEM = re.compile(r"\s*(\d+)\s*([+\-*/])\s*(\d+)\s*=?\s*")
 
 
 class UsageError(Exception):
@@ -41,98 +41,128 @@ def _load(model_dir: str, arithmetic: bool = True):
     return loaded
 
 
-def parse_problem(text: str, max_digits: int) -> tuple[int, str, int]:
-    match = PROBLEM.fullmatch(text)
-    if not match:
-        raise UsageError(f"malformed problem {text.strip()!r} (expected e.g. 123+456)")
-    a, op, b = match.groups()
-    if op == "/" and int(b) == 0:
-        raise UsageError(f"division by zero in {text.strip()!r}")
-    if max(len(a.lstrip("0") or "0"), len(b.lstrip("0") or "0")) > max_digits:
-        raise UsageError(f"problem {text.strip()!r} has an operand longer than this model's {max_digits} digits")
-    return int(a), op, int(b)
+def _looks_like_expression(arg: str) -> bool:
+    """'-5+3' or '-(2*3)' on the command line is a problem to compute, not an unknown option."""
+    return bool(re.fullmatch(r"-[\d(][\d\s+\-*/()=]*", arg))
 
 
 def cmd_calc(argv):
-    parser = OneLineParser(prog="hf-arith calc", description="answer arithmetic problems with a trained model")
+    parser = OneLineParser(prog="hf-arith calc", description="compute expressions with a trained model")
     parser.add_argument("model_dir")
-    parser.add_argument("problems", nargs="*", help="e.g. 123+456; none: read one per line from stdin")
+    parser.add_argument("problems", nargs="*", help="e.g. 123+456 or '12+34*5'; none: read one per line from stdin")
     parser.add_argument("--answer-only", action="store_true", help="print only the answers")
-    parser.add_argument("--trace", action="store_true", help="also print the generated trace and its verdict")
+    parser.add_argument("--trace", action="store_true", help="also print each step's trace and its verdict")
     parser.add_argument("--batch_size", type=int, default=1000)
-    args = parser.parse_args(argv)
+    # A leading space keeps argparse from reading '-5+3' as an option; expressions ignore surrounding spaces.
+    args = parser.parse_args([" " + a if _looks_like_expression(a) else a for a in argv])
     if args.batch_size < 1:
         raise UsageError(f"hf-arith calc: error: --batch_size must be >= 1, got {args.batch_size}")
-    texts = args.problems or [line for line in sys.stdin.read().splitlines() if line.strip()]
-    if not texts:
+    if args.problems:
+        numbered = [(f"argument {n}", text) for n, text in enumerate(args.problems, 1)]
+    else:
+        numbered = [(f"line {n}", line) for n, line in enumerate(sys.stdin.read().splitlines(), 1) if line.strip()]
+    if not numbered:
         raise UsageError("hf-arith calc: error: no problems given (arguments or stdin)")
     loaded = _load(args.model_dir)
-    settings = loaded.settings
-    pad = settings["max_digits"] if settings.get("zero_pad") else None
-    max_digits = min(getattr(loaded.tokenizer, "max_digits", None) or settings["max_digits"],
-                     pad or settings["max_digits"])
-    problems = [parse_problem(t, max_digits) for t in texts]  # all checked before anything is printed
 
-    from hf_arith.batching import encode
-    from hf_arith.data.traces import make_trace, read_answer
-    from hf_arith.data.verify import verify_trace
-    from hf_arith.evaluation.generation import generate_completions
+    from hf_arith.calculator import Calculator
 
-    fmt = settings["format"]
-    traces = [make_trace(a, op, b, fmt, pad) for a, op, b in problems]
-    # Each problem may generate exactly its own trace's length plus EOS: past that it is wrong whatever follows.
-    budgets = [len(encode(loaded.tokenizer, completion)) + 1 for _, completion in traces]
-    completions = generate_completions(loaded.model, loaded.tokenizer, [p for p, _ in traces], budgets,
-                                       args.batch_size)
-    failed = 0
-    for (a, op, b), (prompt, _), completion in zip(problems, traces, completions):
-        answer = read_answer(completion.text, op, fmt) if completion.finished else None
-        if answer is None:
-            failed += 1
-            print(f"hf-arith calc: {a}{op}{b}: " + (completion.reason or f"no answer in {completion.text!r}"),
-                  file=sys.stderr)
-        print((answer or "?") if args.answer_only else f"{a}{op}{b} {answer or '?'}")
+    calculator = Calculator(loaded.model, loaded.tokenizer, loaded.settings, args.batch_size)
+    for where, text in numbered:  # every problem is checked before anything is computed or printed
+        try:
+            calculator.check(text)
+        except ValueError as error:
+            raise UsageError(f"hf-arith calc: error: {where}: {error}") from None
+    results = calculator.run([text for _, text in numbered])
+    for (where, _), result in zip(numbered, results):
+        answer = result.answer if result.answer is not None else "?"
+        print(answer if args.answer_only else f"{result.expression} {answer}")
+        if result.error:
+            print(f"hf-arith calc: {where}: {result.expression}: {result.error}", file=sys.stderr)
         if args.trace:
-            verdict = verify_trace(prompt, completion.text, fmt)
-            status = "valid" if verdict.valid else f"first wrong step {verdict.first_error_step}"
-            print(f"  trace {prompt}{completion.text}  [{verdict.format}: {status}]")
-    return 1 if failed else 0
+            for number, step in enumerate(result.steps, 1):
+                verdict = step.verdict
+                status = ("not run" if verdict is None else "valid" if verdict.valid
+                          else f"first wrong step {verdict.first_error_step}")
+                print(f"  step {number}: {step.prompt or f'{step.a}{step.op}{step.b}='}{step.completion}  [{status}]")
+    if any(r.input_error for r in results):
+        return 2
+    return 1 if any(r.answer is None for r in results) else 0
+
+
+def _can_save_into(folder: str, results_file: str) -> bool:
+    """Tries it: permission bits say nothing for root, and a read-only mount or an immutable file refuses anyway."""
+    import os
+
+    probe = os.path.join(folder, ".hf_arith_write_probe")
+    try:
+        with open(results_file, "a"):
+            pass
+        with open(probe, "w"):
+            pass
+        os.remove(probe)
+        return True
+    except OSError:
+        return False
 
 
 def cmd_eval(argv):
-    parser = OneLineParser(prog="hf-arith eval", description="greedy-generation evaluation on the test split")
+    parser = OneLineParser(prog="hf-arith eval", description="greedy-generation evaluation on named suites")
     parser.add_argument("model_dir")
-    parser.add_argument("--split", default="test", choices=["test", "validation"])
+    parser.add_argument("--suite", default="test,uniform,full_width,hard,edge",
+                        help="comma-separated: test, validation, uniform, full_width, hard, edge, exhaustive")
+    parser.add_argument("--suite_size", type=int, default=10_000, help="problems per operation in drawn suites")
     parser.add_argument("--batch_size", type=int, default=1000)
-    parser.add_argument("--heatmap", default=None, help="PNG path (default: MODEL_DIR/heatmap.png for the test split)")
     parser.add_argument("--data_cache_dir", default=None)
+    parser.add_argument("--no_save", action="store_true",
+                        help="print only; by default the results go into MODEL_DIR (all_results.json, "
+                             "heatmap_<suite>.png, the model card)")
     args = parser.parse_args(argv)
-    if args.batch_size < 1:
-        raise UsageError(f"hf-arith eval: error: --batch_size must be >= 1, got {args.batch_size}")
+    for name in ("batch_size", "suite_size"):
+        if getattr(args, name) < 1:
+            raise UsageError(f"hf-arith eval: error: --{name} must be >= 1, got {getattr(args, name)}")
+    import os
+
+    from hf_arith.data.suites import parse_suite_names
+
+    names = parse_suite_names(args.suite)
     loaded = _load(args.model_dir)
+    results_file = os.path.join(args.model_dir, "all_results.json")
+    if not args.no_save and not _can_save_into(args.model_dir, results_file):
+        # Checked before the evaluation, which may take minutes, rather than failing after it.
+        raise UsageError(f"hf-arith eval: error: cannot save into {args.model_dir!r} (it is read-only or holds no "
+                         "all_results.json of a finished run); pass --no_save to print the results only")
 
     from hf_arith.data.builder import load_traces
-    from hf_arith.data.settings import SETTING_NAMES, ArithmeticDataSettings
-    from hf_arith.evaluation.plots import save_heatmap
-    from hf_arith.evaluation.scoring import dataset_problems, evaluate_problems, format_examples
+    from hf_arith.data.settings import ArithmeticDataSettings
+    from hf_arith.evaluation.scoring import evaluate_suites, format_examples, suite_line
 
-    settings = ArithmeticDataSettings(**{k: v for k, v in loaded.settings.items() if k in SETTING_NAMES})
-    dataset = load_traces(settings, args.data_cache_dir)[args.split]
-    m = evaluate_problems(loaded.model, loaded.tokenizer, dataset_problems(dataset), settings.format,
-                          settings.pad_width, batch_size=args.batch_size)
-    print(f"{args.split}: {m['num_problems']} problems in {m['seconds']:.1f} s ({m['problems_per_s']:.0f} problems/s)")
-    for key in ("exact_match", "answer_exact_match", "char_accuracy", "verified_answer_correct",
-                "verified_trace_valid"):
-        print(f"  {key:24s} {100 * m[key]:6.2f} %")
-    print("  by digits (a x b):", ", ".join(f"{k} {100 * v:.1f}%" for k, v in m["by_digits"].items()))
-    print("  by operation:", ", ".join(f"{op} {100 * v:.2f}%" for op, v in m["by_operation"].items()))
-    if m["first_error_step_counts"]:
-        print("  first wrong step (count):", m["first_error_step_counts"])
-    print(format_examples(m))
-    heatmap = args.heatmap or f"{args.model_dir}/heatmap.png"
-    save_heatmap(m["by_digits"], heatmap, f"{args.split} exact match by operand lengths")
-    print(f"heatmap: {heatmap}")
-    return 1 if m["unfinished"] else 0
+    settings = ArithmeticDataSettings.from_saved(loaded.settings)
+    splits = load_traces(settings, args.data_cache_dir)
+    results = evaluate_suites(loaded.model, loaded.tokenizer, settings, names, splits, args.suite_size,
+                              args.batch_size)
+    for name, metrics in results.items():
+        print(suite_line(name, metrics))
+        if metrics["first_error_step_counts"]:
+            print("  first wrong step (count):", metrics["first_error_step_counts"])
+        print(format_examples(metrics))
+    if not args.no_save:
+        import json
+
+        from hf_arith.evaluation.plots import save_heatmap
+        from hf_arith.model_card import write_model_card
+        from hf_arith.training.artifacts import write_json
+
+        with open(results_file) as f:
+            recorded = json.load(f)
+        recorded["evaluation"].update(results)
+        write_json(results_file, recorded)
+        for name, metrics in results.items():
+            save_heatmap(metrics["by_digits"], os.path.join(args.model_dir, f"heatmap_{name}.png"),
+                         f"{name} exact match by operand lengths")
+        write_model_card(args.model_dir)
+        print(f"saved in {args.model_dir}: all_results.json, heatmap_<suite>.png, README.md")
+    return 1 if any(m["unfinished"] for m in results.values()) else 0
 
 
 def cmd_sample(argv):
@@ -198,6 +228,13 @@ def main(argv=None) -> int:
     except ValueError as error:  # the library's "bad value" errors
         print(f"hf-arith {command}: error: {str(error).splitlines()[0]}", file=sys.stderr)
         return 2
+    except OSError as error:  # a full disk, a folder that vanished: one line, not a traceback
+        print(f"hf-arith {command}: error: {error.strerror or error}"
+              + (f": {error.filename!r}" if error.filename else ""), file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"hf-arith {command}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

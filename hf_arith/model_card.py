@@ -49,30 +49,36 @@ model = AutoModelForCausalLM.from_pretrained("{{ repo }}", trust_remote_code=Tru
 """
 
 
-def write_model_card(output_dir: str, results, section, spec, model_config, repo: str) -> str:
-    """Renders the card from the run's results and the task's section (results table, usage, model-index)."""
+def write_model_card(output_dir: str, repo: str | None = None) -> str:
+    """Renders README.md from what the folder holds: config.json (the task and data settings under arith_data) and
+    all_results.json (the run's measurements, hyperparameters and evaluation). `hf-arith train` writes it at the end
+    of a run; `hf-arith eval` renders it again after adding suites."""
+    from .training.tasks import TASKS  # the task's own card section
+
+    with open(os.path.join(output_dir, "config.json")) as f:
+        settings = json.load(f)["arith_data"]
+    with open(os.path.join(output_dir, "all_results.json")) as f:
+        results = json.load(f)
+    repo = repo or results.get("hub_model_id") or output_dir
+    section = TASKS[settings["task"]].card_section(settings, results["evaluation"], repo)
     card_data = ModelCardData(
         library_name="transformers", license="mit", tags=["hf_arith", "arithmetic", "arith_gpt", "from-scratch"],
-        pipeline_tag="text-generation", model_name=f"hf_arith {results.preset}", eval_results=section.eval_results,
+        pipeline_tag="text-generation", model_name=f"hf_arith {results['preset']}", eval_results=section.eval_results,
     )
-    images = "\n".join(f"![{name}]({name})" for name in ("heatmap.png", "training_curves.png")
-                       if os.path.exists(os.path.join(output_dir, name)))
-    target = (f", stopped at validation exact match >= {results.target_exact_match} after "
-              f"{results.seconds_to_target:.1f} s" if results.seconds_to_target is not None else "")
-    train_line = (f"{results.global_step} steps, {results.train_runtime_s:.1f} s on {results.device} "
-                  f"[{results.hardware}] (world size {results.world_size}){target}.")
-    hyper = {"model": {k: getattr(model_config, k) for k in ("n_layer", "n_embd", "n_head", "position_embedding",
-                                                             "dropout", "vocab_size", "n_positions")},
-             "tokenizer": spec.model.tokenizer,
-             "training": {k: getattr(spec.training, k) for k in (
-                 "learning_rate", "lr_scheduler_type", "warmup_steps", "weight_decay", "adam_beta2",
-                 "per_device_train_batch_size", "max_steps", "seed")}}
+    images = "\n".join(f"![{name}]({name})" for name in sorted(os.listdir(output_dir))
+                       if name.startswith("heatmap") and name.endswith(".png"))
+    images += "\n![training curves](training_curves.png)" if os.path.exists(
+        os.path.join(output_dir, "training_curves.png")) else ""
+    target = (f", stopped at validation exact match >= {results['target_exact_match']} after "
+              f"{results['seconds_to_target']:.1f} s" if results.get("seconds_to_target") is not None else "")
+    train_line = (f"{results['global_step']} steps, {results['train_runtime_s']:.1f} s on {results['device']} "
+                  f"[{results['hardware']}] (world size {results['world_size']}){target}.")
     card = ModelCard.from_template(
-        card_data, template_str=TEMPLATE, model_name=f"hf_arith {results.preset}",
-        parameters=f"{results.parameters:,}", command=results.command,
-        task_line=section.task_line, results_table=section.table, train_line=train_line, images=images, repo=repo,
-        usage=section.usage, cli_line=section.cli_line,
-        data_json=json.dumps(model_config.arith_data, indent=1), hyper_json=json.dumps(hyper, indent=1, default=str),
+        card_data, template_str=TEMPLATE, model_name=f"hf_arith {results['preset']}",
+        parameters=f"{results['parameters']:,}", command=results["command"], task_line=section.task_line,
+        results_table=section.table, train_line=train_line, images=images, repo=repo, usage=section.usage,
+        cli_line=section.cli_line, data_json=json.dumps(settings, indent=1),
+        hyper_json=json.dumps(results.get("hyperparameters", {}), indent=1, default=str),
     )
     path = os.path.join(output_dir, "README.md")
     card.save(path)

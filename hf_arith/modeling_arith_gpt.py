@@ -239,16 +239,21 @@ class ArithGPTModel(ArithGPTPreTrainedModel):
 
         x = inputs_embeds
         if self.wpe is not None:
-            if not torch.compiler.is_compiling() and int(position_ids.max()) >= self.config.n_positions:
+            tracing = torch.compiler.is_compiling() or torch.compiler.is_exporting()
+            if not tracing and int(position_ids.max()) >= self.config.n_positions:
                 # A clear error instead of an index error deep in torch (skipped when tracing: data-dependent).
                 raise ValueError(f"position {int(position_ids.max())} is beyond the learned position table "
                                  f"(n_positions={self.config.n_positions})")
             x = x + self.wpe(position_ids)
         rotary = self.rotary(x, position_ids) if self.rotary is not None else None
         x = self.drop(x)
-        # Coupled ids repeat and jump by design, so the mask must not read them as packed sequences.
+        # An empty dynamic cache sizes the mask like no cache at all; leaving it out lets create_causal_mask find
+        # packed sequences (position ids restarting at 0, no attention mask: padding-free training).
+        fresh_cache = past_length == 0 and not getattr(past_key_values, "is_compileable", False)
         mask = create_causal_mask(
-            config=self.config, inputs_embeds=x, attention_mask=attention_mask, past_key_values=past_key_values,
+            config=self.config, inputs_embeds=x, attention_mask=attention_mask,
+            past_key_values=None if fresh_cache else past_key_values,
+            # coupled ids repeat and jump by design: they must not be read as packed sequences
             position_ids=None if self.config.position_embedding == "coupled" else position_ids,
         )
         for block in self.h:
@@ -299,9 +304,11 @@ class ArithGPTForCausalLM(ArithGPTPreTrainedModel, GenerationMixin):
             logits_to_keep: if an int > 0, compute logits for the last `logits_to_keep` positions only
                 (generation needs just the last one).
         """
+        # return_dict=True: the head reads fields, whatever config.return_dict says (can_return_tuple applies it to
+        # this model's own output; transformers' Llama fails here when config.return_dict is False)
         outputs = self.transformer(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
                                    past_key_values=past_key_values, inputs_embeds=inputs_embeds, use_cache=use_cache,
-                                   **kwargs)
+                                   return_dict=True, **kwargs)
         hidden = outputs.last_hidden_state
         keep = slice(-logits_to_keep, None) if isinstance(logits_to_keep, int) else logits_to_keep
         logits = self.lm_head(hidden[:, keep, :])

@@ -25,6 +25,7 @@ from torch import nn
 
 from hf_arith.batching import encode, left_pad
 from hf_arith.data.builder import data_preset, load_traces
+from hf_arith.data.settings import ArithmeticDataSettings
 from hf_arith.evaluation.generation import generate_completions
 from hf_arith.evaluation.metrics import arith_metrics
 from hf_arith.hardware import hardware_description
@@ -230,7 +231,7 @@ def evaluation_speed(model_dir: str, num_problems: int, batch_size: int, cache_d
 
     loaded = load_model_folder(model_dir)
     model, tokenizer = loaded.model, loaded.tokenizer
-    data = load_traces(data_preset("custom", **{k: v for k, v in loaded.settings.items() if k != "task"}), cache_dir)
+    data = load_traces(ArithmeticDataSettings.from_saved(loaded.settings), cache_dir)
     test = data["test"].select(range(min(num_problems, len(data["test"]))))
     prompts, references = list(test["prompt"]), list(test["completion"])
     new_tokens = max(len(encode(tokenizer, r)) for r in references) + 1

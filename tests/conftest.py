@@ -27,3 +27,16 @@ def tiny_config():
         return ArithGPTConfig(**settings)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory):
+    """A model folder of the TINY run (tests/tiny.py) and its data cache, trained once per session."""
+    from hf_arith.cli import main
+
+    from .tiny import TINY
+
+    out = tmp_path_factory.mktemp("run") / "model"
+    cache = tmp_path_factory.mktemp("cache")
+    assert main(["train", *TINY, "--output_dir", str(out), "--data_cache_dir", str(cache)]) == 0
+    return out, cache

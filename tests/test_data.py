@@ -285,14 +285,38 @@ def test_training_stream_never_yields_a_held_out_problem(tmp_path):
     assert one_digit - held_out <= set(streamed)
 
 
-def test_held_out_splits_leave_every_cell_in_training():
+def test_held_out_splits_leave_every_cell_in_training_and_represent_every_cell():
     # 1x1 multiplication has 100 problems; a 10,000-problem test split would otherwise take all of them
     splits = split_problems("*", 1, 3, {"test": 10_000, "validation": 2_000, "train": 20_000}, seed=0)
-    held_out = Counter(cell_of(p) for p in splits["test"] + splits["validation"])
+    test, validation = (Counter(cell_of(p) for p in splits[name]) for name in ("test", "validation"))
     train = Counter(cell_of(p) for p in splits["train"])
-    assert held_out[("*", 1, 1)] == 25 and held_out[("*", 1, 2)] == 225
-    assert set(train) == set(held_out) and len(train) == 9
-    assert train[("*", 1, 1)] == 75
+    # 25 % of each cell, shared in proportion to the split sizes (10,000 : 2,000): 1x1 has 100, 1x2 has 900
+    assert (test[("*", 1, 1)], validation[("*", 1, 1)]) == (20, 4)
+    assert (test[("*", 1, 2)], validation[("*", 1, 2)]) == (187, 37)
+    assert set(train) == set(test) == set(validation) and len(train) == 9  # every cell in every split
+    assert train[("*", 1, 1)] == 100 - 24
+
+
+def test_training_and_validation_follow_the_mix_and_test_does_not(tmp_path):
+    data = load_arithmetic_traces("add3", cache_dir=str(tmp_path), train_size=6000, validation_size=1000,
+                                  test_size=1000, train_mix="values")
+    full_width = {s: sum(len(a) == 3 and len(b) == 3 for a, b in zip(data[s]["a"], data[s]["b"])) / len(data[s])
+                  for s in data}
+    assert full_width["train"] > 0.75 and full_width["validation"] > 0.75  # values uniform: 81 % are 3 x 3
+    assert full_width["test"] < 0.2  # lengths uniform (and capped per cell): the test split is unchanged in kind
+    weighted = load_arithmetic_traces("calc3", cache_dir=str(tmp_path), train_size=4000, validation_size=300,
+                                      test_size=300, operation_weights="+:1,/:3")
+    counts = Counter(weighted["train"]["op"])
+    assert set(counts) == {"+", "/"} and 2.5 < counts["/"] / counts["+"] < 3.5
+
+
+@pytest.mark.parametrize("overrides, fragment", [
+    (dict(train_mix="values:1,easy:2"), "'easy:2'"), (dict(train_mix="hard:-1"), "'hard:-1'"),
+    (dict(train_mix="hard:0"), "no positive weight"), (dict(operation_weights="*:2"), "'*:2'"),
+])
+def test_bad_mixes_raise_naming_the_entry(tmp_path, overrides, fragment):
+    with pytest.raises(ValueError, match=re.escape(fragment)):
+        data_preset("add3", **overrides)
 
 
 def test_held_out_capacity_is_checked_before_generating(tmp_path):

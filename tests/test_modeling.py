@@ -103,3 +103,129 @@ def test_learned_positions_beyond_the_table_raise(tiny_config):
     model = make_model(tiny_config(n_positions=8))
     with pytest.raises(ValueError, match=r"position 9 is beyond the learned position table \(n_positions=8\)"):
         model(torch.randint(4, 24, (1, 10)))
+
+
+# ---- what a transformers user expects of a decoder model (the ecosystem issue, part 1)
+SCHEMES = ["learned", "rope", "none", "coupled"]
+
+
+@pytest.mark.parametrize("position_embedding", SCHEMES)
+def test_hidden_states_and_attentions_are_returned(tiny_config, position_embedding):
+    model = make_model(tiny_config(position_embedding=position_embedding, n_layer=3))
+    model.set_attn_implementation("eager")
+    ids = torch.randint(4, 24, (2, 7))
+    out = model(ids, output_hidden_states=True, output_attentions=True)
+    assert len(out.hidden_states) == 4 and all(h.shape == (2, 7, 32) for h in out.hidden_states)  # embeddings + 3
+    assert len(out.attentions) == 3 and all(a.shape == (2, 4, 7, 7) for a in out.attentions)
+    torch.testing.assert_close(out.attentions[0].sum(-1), torch.ones(2, 4, 7))  # rows of softmax weights
+    assert torch.all(out.attentions[1].triu(1) == 0)  # causal: nothing attends to a later token
+    generated = model.generate(ids, max_new_tokens=3, do_sample=False, return_dict_in_generate=True,
+                               output_hidden_states=True, output_attentions=True)
+    assert len(generated.hidden_states) == 3 and len(generated.attentions) == 3  # one entry per new token
+
+
+@pytest.mark.parametrize("position_embedding", SCHEMES)
+def test_return_dict_false_gives_tuples(tiny_config, position_embedding):
+    model = make_model(tiny_config(position_embedding=position_embedding))
+    ids = torch.randint(4, 24, (1, 5))
+    logits, past = model(ids, return_dict=False)
+    torch.testing.assert_close(logits, model(ids).logits)
+    assert past.get_seq_length() == 5
+    model.config.return_dict = False
+    assert isinstance(model(ids), tuple)
+
+
+@pytest.mark.parametrize("position_embedding", SCHEMES)
+def test_eager_and_sdpa_attention_agree(tiny_config, position_embedding):
+    model = make_model(tiny_config(position_embedding=position_embedding))
+    ids = torch.randint(4, 24, (3, 9))
+    mask = torch.ones_like(ids)
+    mask[0, :4] = 0  # left padding
+    sdpa = model(ids, attention_mask=mask).logits
+    model.set_attn_implementation("eager")
+    assert model.config._attn_implementation == "eager"
+    eager = model(ids, attention_mask=mask).logits
+    torch.testing.assert_close(eager[:, 4:], sdpa[:, 4:], atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(eager[1:], sdpa[1:], atol=1e-5, rtol=1e-5)
+
+
+def test_attention_implementation_is_honoured_at_load_time(tiny_config, tmp_path):
+    make_model(tiny_config()).save_pretrained(tmp_path)
+    assert ArithGPTForCausalLM.from_pretrained(tmp_path, attn_implementation="eager").config._attn_implementation \
+        == "eager"
+
+
+@pytest.mark.parametrize("position_embedding", SCHEMES)
+def test_gradient_checkpointing_gives_the_same_gradients(tiny_config, position_embedding):
+    ids = torch.randint(4, 24, (2, 8))
+    grads = []
+    for checkpointing in (False, True):
+        model = make_model(tiny_config(position_embedding=position_embedding)).train()
+        if checkpointing:
+            model.gradient_checkpointing_enable()
+        model(ids, labels=ids).loss.backward()
+        grads.append(model.transformer.h[0].attn.c_attn.weight.grad.clone())
+    torch.testing.assert_close(grads[0], grads[1])
+
+
+@pytest.mark.parametrize("position_embedding", ["learned", "rope", "none"])
+def test_static_cache_generates_what_the_dynamic_cache_does(tiny_config, position_embedding):
+    model = make_model(tiny_config(position_embedding=position_embedding, eos_token_id=None))
+    ids = torch.randint(4, 24, (2, 6))
+    dynamic = model.generate(ids, max_new_tokens=6, do_sample=False)
+    static = model.generate(ids, max_new_tokens=6, do_sample=False, cache_implementation="static")
+    assert torch.equal(dynamic, static)
+
+
+def test_a_custom_4d_mask_is_used_as_given(tiny_config):
+    model = make_model(tiny_config())
+    ids = torch.randint(4, 24, (1, 6))
+    causal = torch.ones(6, 6, dtype=torch.bool).tril()[None, None]
+    torch.testing.assert_close(model(ids, attention_mask=causal).logits, model(ids).logits)
+    # token 5 may not see token 0: its logits change, the others' do not
+    blocked = causal.clone()
+    blocked[..., 5, 0] = False
+    logits = model(ids, attention_mask=blocked).logits
+    torch.testing.assert_close(logits[:, :5], model(ids).logits[:, :5])
+    assert not torch.allclose(logits[:, 5], model(ids).logits[:, 5])
+
+
+@pytest.mark.parametrize("position_embedding", ["learned", "rope", "none"])
+def test_padding_free_packing_keeps_sequences_apart(tiny_config, position_embedding):
+    model = make_model(tiny_config(position_embedding=position_embedding))
+    first, second = torch.randint(4, 24, (1, 5)), torch.randint(4, 24, (1, 4))
+    packed = torch.cat([first, second], dim=1)
+    position_ids = torch.cat([torch.arange(5), torch.arange(4)])[None]  # what DataCollatorWithFlattening writes
+    logits = model(packed, position_ids=position_ids).logits
+    torch.testing.assert_close(logits[:, :5], model(first).logits, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(logits[:, 5:], model(second).logits, atol=1e-5, rtol=1e-5)
+
+
+def test_the_bare_model_loads_with_automodel(tiny_config, tmp_path):
+    from transformers import AutoModel
+
+    import hf_arith  # noqa: F401  (registers the Auto classes)
+
+    make_model(tiny_config()).save_pretrained(tmp_path)
+    bare = AutoModel.from_pretrained(tmp_path)
+    assert type(bare).__name__ == "ArithGPTModel"
+    assert bare(torch.randint(4, 24, (1, 5))).last_hidden_state.shape == (1, 5, 32)
+
+
+def test_rope_scaling_changes_the_model(tiny_config):
+    ids = torch.randint(4, 24, (1, 12))
+    plain = make_model(tiny_config(position_embedding="rope"))(ids).logits
+    scaled = make_model(tiny_config(position_embedding="rope",
+                                    rope_parameters={"rope_type": "linear", "factor": 4.0}))(ids).logits
+    assert not torch.allclose(plain, scaled)  # the same weights read positions four times slower
+
+
+@pytest.mark.parametrize("position_embedding", SCHEMES)
+def test_torch_export(tiny_config, position_embedding):
+    model = make_model(tiny_config(position_embedding=position_embedding))
+    ids = torch.randint(4, 24, (2, 7))
+    mask = torch.ones_like(ids)
+    exported = torch.export.export(model, args=(), kwargs={"input_ids": ids, "attention_mask": mask,
+                                                           "use_cache": False})
+    torch.testing.assert_close(exported.module()(input_ids=ids, attention_mask=mask, use_cache=False).logits,
+                               model(ids, attention_mask=mask, use_cache=False).logits)

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from .test_training import TINY
+from .tiny import TINY
 
 pytestmark = pytest.mark.slow
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}

@@ -1,13 +1,11 @@
-"""Collator, metrics, the settings spec and the hf-arith command line, end to end on a small model.
-
-The module's trained model learns 2-digit addition to 100 % on its test split in about 4 s (seeds 0-2 measured), so
-its answers can be compared with Python integers.
-"""
+"""Collator, metrics, the settings spec and the hf-arith command line, end to end on a small model (the session's
+`trained` fixture: tests/tiny.py)."""
 
 import io
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from types import SimpleNamespace
@@ -24,12 +22,6 @@ from hf_arith.evaluation import ARITH_ACCURACY_PATH, arith_metrics
 from hf_arith.evaluation.metrics import preprocess_logits_for_metrics, teacher_forced_metrics
 from hf_arith.training import AnswerOnlyCollator, parse_train_args
 from hf_arith.training.presets import TRAINING_PRESETS
-
-# 2-digit addition, reversed zero-padded answers, aligned pairs, 2 x 64: the whole 600-step schedule runs (no target).
-TINY = ["--preset", "add3", "--max_digits", "2", "--train_size", "6000", "--validation_size", "200",
-        "--test_size", "500", "--n_layer", "2", "--n_embd", "64", "--n_head", "2", "--max_steps", "600",
-        "--eval_steps", "200", "--save_steps", "200", "--logging_steps", "50", "--per_device_train_batch_size", "64",
-        "--warmup_steps", "20", "--target_exact_match", "0", "--disable_tqdm", "true", "--use_cpu", "true"]
 
 
 def test_seed_001_masking_example():
@@ -152,19 +144,12 @@ def test_every_preset_resolves_to_a_valid_spec(name):
         assert getattr(holder, key) == value, key
 
 
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    out = tmp_path_factory.mktemp("run") / "model"
-    cache = tmp_path_factory.mktemp("cache")
-    assert main(["train", *TINY, "--output_dir", str(out), "--data_cache_dir", str(cache)]) == 0
-    return out, cache
-
-
 def test_train_writes_a_hub_ready_folder(trained):
     out, _ = trained
     names = set(os.listdir(out))
     assert {"model.safetensors", "config.json", "tokenizer_config.json", "modeling_arith_gpt.py", "README.md",
-            "heatmap.png", "training_curves.png", "all_results.json", "training_history.json"} <= names
+            "heatmap_test.png", "heatmap_full_width.png", "training_curves.png", "all_results.json",
+            "training_history.json"} <= names
     assert not [n for n in names if n.endswith((".bin", ".pt", ".pth", ".pkl"))]
     card = (out / "README.md").read_text()
     assert card.startswith("---") and "model-index" in card and "exact match" in card
@@ -178,6 +163,13 @@ def test_train_writes_a_hub_ready_folder(trained):
     assert results["global_step"] == 600 and results["seconds_to_target"] is None  # no target: the whole schedule
 
 
+def test_eval_of_the_test_split_scores_what_training_recorded(trained, capsys):
+    out, cache = trained
+    recorded = json.loads((out / "all_results.json").read_text())["evaluation"]["test"]["exact_match"]
+    assert main(["eval", str(out), "--suite", "test", "--no_save", "--data_cache_dir", str(cache)]) == 0
+    assert re.search(rf"^test +exact match +{100 * recorded:.3f} %", capsys.readouterr().out, re.M)
+
+
 def test_recorded_test_score_is_the_models_own_and_right(trained):
     """all_results.json's test exact match equals an independent recount: generate with plain `generate`, read the
     reversed digits back and compare with Python integers."""
@@ -188,7 +180,7 @@ def test_recorded_test_score_is_the_models_own_and_right(trained):
     from hf_arith.data.settings import ArithmeticDataSettings
 
     settings = json.loads((out / "config.json").read_text())["arith_data"]
-    data = load_traces(ArithmeticDataSettings(**{k: v for k, v in settings.items() if k != "task"}), str(cache))
+    data = load_traces(ArithmeticDataSettings.from_saved(settings), str(cache))
     tokenizer = AlignedPairTokenizer.from_pretrained(out)
     model = ArithGPTForCausalLM.from_pretrained(out).eval()
     batch = tokenizer(list(data["test"]["prompt"]), return_tensors="pt", padding=True)
@@ -224,14 +216,40 @@ def test_calc_answers_are_the_sums(trained, capsys, monkeypatch):
     assert capsys.readouterr().out.splitlines() == ["3", "42"]
 
 
-def test_eval_on_the_trained_folder(trained, capsys):
+def test_eval_scores_suites_and_saves_them_into_the_folder(trained, capsys):
     out, cache = trained
-    assert main(["eval", str(out), "--data_cache_dir", str(cache), "--heatmap", str(out / "eval.png")]) == 0
+    before = json.loads((out / "all_results.json").read_text())["evaluation"]
+    test_heatmap = (out / "heatmap_test.png").read_bytes()
+    assert main(["eval", str(out), "--suite", "validation,exhaustive", "--data_cache_dir", str(cache)]) == 0
     printed = capsys.readouterr().out
-    results = json.loads((out / "all_results.json").read_text())
-    recorded = 100 * results["evaluation"]["test"]["exact_match"]
-    assert re.search(rf"^  exact_match +{recorded:.2f} %$", printed, re.M)  # the same split scores the same
-    assert (out / "eval.png").read_bytes()[:4] == b"\x89PNG"
+    assert re.search(r"^validation +exact match", printed, re.M) and re.search(r"^exhaustive +exact", printed, re.M)
+    after = json.loads((out / "all_results.json").read_text())["evaluation"]
+    exhaustive = after["exhaustive"]
+    assert exhaustive["num_problems"] == 100 * 100  # every 2-digit addition, operands 0-99
+    assert exhaustive["num_in_train"] == 6000  # the whole training split is in the space
+    assert after["uniform"] == before["uniform"]  # suites not asked for are kept as they were
+    card = (out / "README.md").read_text()
+    assert "| `exhaustive` | 10,000 |" in card and "split: exhaustive" in card  # table row and model-index entry
+    assert (out / "heatmap_exhaustive.png").exists()
+    assert (out / "heatmap_test.png").read_bytes() == test_heatmap  # another suite never overwrites it
+
+
+def test_eval_refuses_a_folder_it_cannot_save_into_before_evaluating(trained, tmp_path, capsys):
+    out, cache = trained
+    readonly = tmp_path / "model"
+    shutil.copytree(out, readonly)
+    # Permission bits do not stop root (CI runs as root): make the folder immutable instead.
+    if subprocess.run(["chattr", "+i", str(readonly / "all_results.json"), str(readonly)], check=False,
+                      capture_output=True).returncode != 0:
+        pytest.skip("chattr +i is not available on this filesystem")
+    try:
+        assert main(["eval", str(readonly), "--suite", "test", "--data_cache_dir", str(cache)]) == 2
+        captured = capsys.readouterr()
+        assert "pass --no_save" in captured.err and captured.out == ""  # refused before any evaluation ran
+        assert main(["eval", str(readonly), "--suite", "test", "--no_save", "--data_cache_dir", str(cache)]) == 0
+        assert "exact match" in capsys.readouterr().out
+    finally:
+        subprocess.run(["chattr", "-i", str(readonly / "all_results.json"), str(readonly)], check=True)
 
 
 @pytest.fixture(scope="module")
@@ -282,11 +300,34 @@ def test_bad_cli_input_exits_2_with_one_line(argv, fragment, capsys, tmp_path, m
     assert not (tmp_path / "outputs").exists()  # nothing half-written
 
 
-def test_malformed_calc_problem_prints_nothing(trained, capsys):
+def test_malformed_calc_problem_prints_nothing(trained, capsys, monkeypatch):
     out, _ = trained
     assert main(["calc", str(out), "12+34", "12+x"]) == 2
     captured = capsys.readouterr()
-    assert captured.out == "" and "malformed problem '12+x'" in captured.err
+    assert captured.out == "" and "argument 2: character 'x' in '12+x'" in captured.err
+    monkeypatch.setattr("sys.stdin", io.StringIO("1+2\n\n12+x\n4+4\n"))
+    assert main(["calc", str(out)]) == 2  # a bad line of a batch is named by its line number, nothing is printed
+    captured = capsys.readouterr()
+    assert captured.out == "" and "line 3: character 'x'" in captured.err
+
+
+def test_calc_expressions_run_every_step_through_the_model(trained, capsys):
+    out, _ = trained
+    assert main(["calc", str(out), "12+34+5", "(1+2)+(3+4)", "--trace"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "12+34+5 51" and lines[3] == "(1+2)+(3+4) 10"
+    assert lines[1].startswith("  step 1: 12+34=64") and lines[2].startswith("  step 2: 46+05=150")  # reversed
+    assert all(line.endswith("[valid]") for line in lines if line.startswith("  step"))
+
+
+def test_calc_names_a_step_the_model_cannot_take_and_keeps_the_other_answers(trained, capsys):
+    out, _ = trained
+    # 198 has 3 digits: this 2-digit model cannot add it; -5+3 needs the subtraction it never learned
+    assert main(["calc", str(out), "99+99+1", "-5+3", "20+22"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out.splitlines() == ["99+99+1 ?", "-5+3 ?", "20+22 42"]
+    assert "step 2 (198+1): 198 has 3 digits" in captured.err
+    assert "step 1 (3-5): this model was trained on '+' only" in captured.err
 
 
 def test_console_script_exit_code():

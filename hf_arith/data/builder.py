@@ -19,9 +19,10 @@ from pathlib import Path
 import datasets
 import pyarrow as pa
 
+from . import distributions as distributions_module
 from . import problems as problems_module
 from . import traces as traces_module
-from .problems import fresh_problems, split_problems
+from .problems import fresh_problems, problem_space_size, split_problems
 from .settings import SETTING_NAMES, ArithmeticDataSettings
 from .traces import MULTIPLICATION_FORMATS, answer_string, make_trace
 
@@ -32,7 +33,7 @@ FEATURE_NAMES = ("prompt", "completion", "op", "a", "b", "answer")  # operands a
 def _code_fingerprint() -> str:
     # The datasets cache is keyed by config, not by code: hashing the modules that decide the examples into the
     # builder's `hash` puts data from changed code in a new cache folder instead of serving the stale one.
-    sources = [Path(module.__file__).read_bytes() for module in (traces_module, problems_module)]
+    sources = [Path(module.__file__).read_bytes() for module in (traces_module, problems_module, distributions_module)]
     sources.append(Path(__file__).read_bytes())
     return hashlib.sha256(b"\0".join(sources)).hexdigest()[:16]
 
@@ -107,7 +108,7 @@ class ArithmeticTraces(datasets.ArrowBasedBuilder):
         # One call for all splits: they are drawn together so that they cannot overlap.
         config = self.config
         self._splits = split_problems(config.operations, config.min_digits, config.max_digits, config.split_sizes,
-                                      config.problem_seed)
+                                      config.problem_seed, config.train_sampler())
         names = {"train": datasets.Split.TRAIN, "validation": datasets.Split.VALIDATION, "test": datasets.Split.TEST}
         return [datasets.SplitGenerator(name=names[split], gen_kwargs={"split": split})
                 for split in SPLITS if config.split_sizes[split] > 0]  # datasets cannot read back an empty split
@@ -141,12 +142,13 @@ def load_arithmetic_traces(name: str = "add3", cache_dir: str | None = None, **o
 
 def training_stream(settings: ArithmeticDataSettings, seed: int | None = None):
     """Endless fresh training examples (seed 001 style) that never repeat a validation or test problem."""
+    sampler = settings.train_sampler()
     held_out = split_problems(settings.operations, settings.min_digits, settings.max_digits,
                               {"test": settings.test_size, "validation": settings.validation_size},
-                              settings.problem_seed)
+                              settings.problem_seed, sampler)
     exclude = set(itertools.chain(held_out["test"], held_out["validation"]))
-    for op, a, b in fresh_problems(settings.operations, settings.min_digits, settings.max_digits, exclude,
-                                   settings.problem_seed if seed is None else seed):
+    space = problem_space_size(settings.operations, settings.min_digits, settings.max_digits)
+    for op, a, b in fresh_problems(sampler, space, exclude, settings.problem_seed if seed is None else seed):
         yield example_for(op, a, b, settings.format, settings.pad_width)
 
 

@@ -3,6 +3,7 @@ arguments both inherit them (so one name means one thing from the command line t
 
 from dataclasses import dataclass, field, fields
 
+from .distributions import DISTRIBUTIONS, Mixture, parse_weights
 from .problems import HELD_OUT_CELL_SHARE, held_out_capacity, problem_space_size
 from .traces import FORMATS, OPERATIONS, check_format
 
@@ -30,6 +31,13 @@ class ArithmeticDataSettings:
     validation_size: int = field(default=1_000, metadata={"help": "held-out problems checked during training"})
     test_size: int = field(default=1_000, metadata={"help": "held-out problems of the final `test` evaluation"})
     problem_seed: int = field(default=0, metadata={"help": "seed of the problem splits (not of the training run)"})
+    train_mix: str = field(default="lengths", metadata={
+        "help": "where training and validation problems come from, with weights: lengths (operand lengths uniform), "
+                "values (operand values uniform), full_width, hard (long carries, borrows, ...); "
+                "e.g. 'lengths:1,values:1,hard:0.5'"})
+    operation_weights: str = field(default="", metadata={
+        "help": "relative frequency of each operation in training and validation, e.g. '+:1,-:2,*:2,/:4' "
+                "(empty: equal)"})
 
     def validate(self) -> None:
         """Raises ValueError naming the bad value; checks the sizes against the problem space before any work."""
@@ -50,6 +58,7 @@ class ArithmeticDataSettings:
             raise ValueError(f"zero_pad must be a bool, got {self.zero_pad!r}")
         for name in ("train_size", "validation_size", "test_size", "problem_seed"):
             check_int(name, getattr(self, name), 0)
+        self.train_sampler()  # parses train_mix and operation_weights: ValueError naming a bad entry
         space = problem_space_size(self.operations, self.min_digits, self.max_digits)
         total = self.train_size + self.validation_size + self.test_size
         if total > space:
@@ -62,6 +71,21 @@ class ArithmeticDataSettings:
                              f"splits may take only {capacity} problems ({HELD_OUT_CELL_SHARE:.0%} of each "
                              f"operand-length cell) for operations={self.operations!r} with "
                              f"{self.min_digits}-{self.max_digits} digits")
+
+    @classmethod
+    def from_saved(cls, saved: dict) -> "ArithmeticDataSettings":
+        """The settings inside a model's config.arith_data (which also records the task, tokenizer and model)."""
+        return cls(**{name: saved[name] for name in SETTING_NAMES if name in saved})
+
+    def train_sampler(self) -> Mixture:
+        """The sampler of training and validation problems (the test split keeps uniform operand lengths)."""
+        if not isinstance(self.train_mix, str) or not isinstance(self.operation_weights, str):
+            raise ValueError(f"train_mix and operation_weights must be strings, got {self.train_mix!r} and "
+                             f"{self.operation_weights!r}")
+        weights = parse_weights(self.train_mix, DISTRIBUTIONS, "train_mix")
+        operation_weights = (parse_weights(self.operation_weights, self.operations, "operation_weights")
+                             if self.operation_weights else None)
+        return Mixture(self.operations, self.min_digits, self.max_digits, weights, operation_weights)
 
     @property
     def pad_width(self) -> int | None:

@@ -5,6 +5,7 @@ import time
 from collections import Counter
 
 from ..batching import encode
+from ..data.suites import suite_problems
 from ..data.traces import make_trace
 from ..data.verify import verify_trace
 from .generation import generate_completions
@@ -78,6 +79,36 @@ def dataset_problems(dataset) -> list[Problem]:
     return [(op, int(a), int(b)) for op, a, b in zip(dataset["op"], dataset["a"], dataset["b"])]
 
 
+def evaluate_suites(model, tokenizer, settings, names: list[str], splits, size: int = 10_000,
+                    batch_size: int = 1000) -> dict[str, dict]:
+    """Scores the named suites for a model trained on `settings` (ArithmeticDataSettings): `test` and `validation`
+    are the dataset's splits, the others are drawn for the model's operations and digit count. Every suite reports
+    how many of its problems were in the training split (`splits["train"]`) and the exact match on the others."""
+    train_keys = set(dataset_problems(splits["train"])) if "train" in splits else None
+    results = {}
+    for name in names:
+        problems = (dataset_problems(splits[name]) if name in ("test", "validation")
+                    else suite_problems(name, settings.operations, settings.max_digits, size))
+        results[name] = evaluate_problems(model, tokenizer, problems, settings.format, settings.pad_width,
+                                          train_keys, batch_size)
+    return results
+
+
+def suite_line(name: str, m: dict) -> str:
+    """One line per suite: exact match, problems, share seen in training, and per operation when there are several."""
+    line = f"{name:<11} exact match {100 * m['exact_match']:7.3f} %  ({m['num_problems']:,} problems"
+    if m.get("num_in_train") is not None:
+        unseen = m["exact_match_unseen"]
+        line += (f", {m['num_in_train']:,} in training; unseen "
+                 + (f"{100 * unseen:.3f} %" if unseen is not None else "none"))
+    line += f"; {m['problems_per_s']:,.0f} problems/s)"
+    if m.get("unfinished"):
+        line += f"  {m['unfinished']} unfinished"
+    if len(m["by_operation"]) > 1:
+        line += "  " + ", ".join(f"{op} {100 * v:.2f} %" for op, v in m["by_operation"].items())
+    return line
+
+
 def format_examples(metrics: dict) -> str:
     """A few right answers, then wrong ones with a caret under the first wrong character (seed 000's display)."""
     lines = [f"  ok    {ex['prompt']}{ex['prediction']}" for ex in metrics["right_examples"]]
@@ -88,4 +119,5 @@ def format_examples(metrics: dict) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["dataset_problems", "evaluate_problems", "first_difference", "format_examples", "score_completions"]
+__all__ = ["dataset_problems", "evaluate_problems", "evaluate_suites", "first_difference", "format_examples",
+           "score_completions", "suite_line"]

@@ -18,6 +18,7 @@ from typing import Literal
 from transformers import HfArgumentParser, TrainingArguments
 
 from ..data.settings import ArithmeticDataSettings, check_int
+from ..data.suites import parse_suite_names
 from .presets import get_training_preset
 
 
@@ -75,6 +76,10 @@ class RunArguments:
                 "learning-rate schedule ends near it)"})
     data_cache_dir: str | None = field(default=None, metadata={"help": "datasets cache folder"})
     eval_batch_size: int = field(default=1000, metadata={"help": "batch size of the final generation-based eval"})
+    suites: str = field(default="test,uniform,full_width,hard,edge", metadata={
+        "help": "suites scored by greedy generation at the end (arithmetic task): test (the test split), uniform, "
+                "full_width, hard, edge, exhaustive, validation"})
+    suite_size: int = field(default=10_000, metadata={"help": "problems per operation in the drawn suites"})
     overwrite_output_dir: bool = field(default=False, metadata={
         "help": "replace a finished model in the output folder (otherwise it is refused)"})
 
@@ -86,6 +91,8 @@ class RunArguments:
         if self.max_train_seconds is not None and not self.max_train_seconds > 0:
             raise ValueError(f"--max_train_seconds must be positive, got {self.max_train_seconds}")
         check_int("eval_batch_size", self.eval_batch_size, 1)
+        check_int("suite_size", self.suite_size, 1)
+        parse_suite_names(self.suites)
 
 
 @dataclass
@@ -106,15 +113,12 @@ SETTING_FIELDS = {f.name for cls in ARGUMENT_CLASSES for f in fields(cls)}
 def read_config_file(path: str) -> dict:
     if not os.path.isfile(path):
         raise ValueError(f"config file {path!r} does not exist")
+    import yaml  # only config files need it
+
     text = Path(path).read_text()
     try:
-        if path.endswith((".yaml", ".yml")):
-            import yaml  # only config files need it
-
-            settings = yaml.safe_load(text)
-        else:
-            settings = json.loads(text)
-    except (ValueError, ImportError) as error:  # yaml.YAMLError and JSONDecodeError are ValueErrors
+        settings = yaml.safe_load(text) if path.endswith((".yaml", ".yml")) else json.loads(text)
+    except (ValueError, yaml.YAMLError) as error:  # JSONDecodeError is a ValueError, YAMLError is not
         raise ValueError(f"config file {path!r} is not valid: {str(error).splitlines()[0]}") from None
     if not isinstance(settings, dict):
         raise ValueError(f"config file {path!r} must hold a mapping of setting names to values")
@@ -142,7 +146,26 @@ def parse_train_args(argv: list[str]) -> TrainSpec:
     parser.error = _raise_value_error  # the CLI turns it into one line and exit code 2
     parser.set_defaults(**{"output_dir": f"outputs/{preset_name}", **preset, **from_file, "preset": preset_name})
     model, data, run, training = parser.parse_args_into_dataclasses(args=argv)
-    return TrainSpec(model, data, run, training, command=shlex.join(["hf-arith", "train", *argv]))
+    spec = TrainSpec(model, data, run, training, command=shlex.join(["hf-arith", "train", *argv]))
+    check_spec(spec)
+    return spec
+
+
+def check_spec(spec: TrainSpec) -> None:
+    """Checks that span several argument groups, before any work (a run must not fail after training on a value
+    that was bad from the start)."""
+    training, data, run = spec.training, spec.data, spec.run
+    if training.max_steps == 0 or training.max_steps < -1:
+        raise ValueError(f"--max_steps must be >= 1 (or -1 to train by epochs), got {training.max_steps}")
+    if data.task == "arithmetic":
+        check_int("train_size", data.train_size, 1)
+        if training.eval_strategy != "no":
+            check_int("validation_size", data.validation_size, 1)
+        if "test" in parse_suite_names(run.suites):
+            check_int("test_size", data.test_size, 1)
+    if run.data_cache_dir is not None and os.path.exists(run.data_cache_dir) and not os.path.isdir(
+            run.data_cache_dir):
+        raise ValueError(f"--data_cache_dir {run.data_cache_dir!r} exists and is not a folder")
 
 
 __all__ = ["DataArguments", "ModelArguments", "RunArguments", "TrainSpec", "parse_train_args"]

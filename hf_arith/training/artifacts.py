@@ -3,26 +3,60 @@ figures and a model card. Written last, so an interrupted run never looks finish
 
 import json
 import os
+import shutil
 
 from ..evaluation.plots import save_training_curves
+from ..loading import PARTIAL_MARKER
 from ..model_card import write_model_card
+
+STAGING = ".hf_arith-final"
+
+
+def write_json(path: str, value) -> None:
+    """Writes JSON to a temporary file beside `path`, then renames it over `path`: a reader sees the old file or
+    the new one, never half of one."""
+    temporary = f"{path}.partial"
+    with open(temporary, "w") as f:
+        json.dump(value, f, indent=1, default=str)
+    os.replace(temporary, path)
 
 
 def write_artifacts(trainer, task, results, history: list[dict], spec) -> None:
+    """Writes the finished run into a staging folder, then puts its files in place: until then the output folder
+    still holds the previous complete run (if any), and while the files are moved a marker says the folder is
+    incomplete (hf_arith refuses such a folder), so an interruption never leaves a mix that looks finished."""
     output_dir = trainer.args.output_dir
-    trainer.save_model(output_dir)  # safetensors weights, config (with arith_data), tokenizer, code + auto_map
+    staging = os.path.join(output_dir, STAGING)
+    shutil.rmtree(staging, ignore_errors=True)  # hf_arith's own staging folder, left by an interrupted run
+    trainer.save_model(staging)  # safetensors weights, config (with arith_data), tokenizer, code + auto_map
     # The Trainer also pickles its arguments; a folder meant for the Hub ships no pickles.
-    args_pickle = os.path.join(output_dir, "training_args.bin")
+    args_pickle = os.path.join(staging, "training_args.bin")
     if os.path.exists(args_pickle):
         os.remove(args_pickle)
-    save_training_curves(history, os.path.join(output_dir, "training_curves.png"), task.target_metric)
-    task.write_figures(output_dir, results.evaluation)
-    with open(os.path.join(output_dir, "training_history.json"), "w") as f:
-        json.dump(history, f, indent=1)
-    with open(os.path.join(output_dir, "all_results.json"), "w") as f:
-        json.dump(results.to_dict(), f, indent=1, default=str)
-    repo = spec.training.hub_model_id or output_dir
-    write_model_card(output_dir, results, task.card(results.evaluation, repo), spec, trainer.model.config, repo)
+    save_training_curves(history, os.path.join(staging, "training_curves.png"), task.target_metric)
+    task.write_figures(staging, results.evaluation)
+    write_json(os.path.join(staging, "training_history.json"), history)
+    write_json(os.path.join(staging, "all_results.json"), results.to_dict())
+    write_model_card(staging, spec.training.hub_model_id or output_dir)
+    put_in_place(staging, output_dir)
+
+
+def put_in_place(staging: str, output_dir: str) -> None:
+    marker = os.path.join(output_dir, PARTIAL_MARKER)
+    with open(marker, "w") as f:
+        f.write("hf_arith was putting a finished run's files in place when it stopped: this folder is not a "
+                "complete model. Train again (--overwrite_output_dir true) or resume.\n")
+    new = set(os.listdir(staging))
+    for name in os.listdir(output_dir):  # a suite heatmap the previous run had and this one does not
+        if name.startswith("heatmap") and name.endswith(".png") and name not in new:
+            os.remove(os.path.join(output_dir, name))
+    for name in new:
+        target = os.path.join(output_dir, name)
+        if os.path.isdir(target) and not os.path.islink(target):
+            shutil.rmtree(target)
+        os.replace(os.path.join(staging, name), target)
+    os.rmdir(staging)
+    os.remove(marker)
 
 
 def summary_lines(results, task) -> list[str]:

@@ -1,8 +1,12 @@
 """Trainer callbacks: stop at a validation target or a wall-clock budget, and keep a timed history."""
 
+import json
+import os
 import time
 
 from transformers import TrainerCallback
+
+TIMING_FILE = "hf_arith_timing.json"
 
 
 class TargetAndTiming(TrainerCallback):
@@ -16,12 +20,34 @@ class TargetAndTiming(TrainerCallback):
         self.start: float | None = None
         self.history: list[dict] = []
         self.seconds_to_target: float | None = None
+        self.earlier_seconds = 0.0  # training time before the checkpoint a resumed run starts from
+        self.train_seconds: float | None = None  # the whole training's wall time, set when training ends
 
     def elapsed(self) -> float:
-        return time.perf_counter() - self.start
+        return self.earlier_seconds + time.perf_counter() - self.start
+
+    def resume_from(self, checkpoint: str) -> None:
+        """Continues the history and clock saved in `checkpoint` (by `on_save`), so a resumed run reports the whole
+        training, not only its last part."""
+        path = os.path.join(checkpoint, TIMING_FILE)
+        if os.path.isfile(path):
+            with open(path) as f:
+                saved = json.load(f)
+            self.history, self.earlier_seconds = saved["history"], saved["elapsed_s"]
+            self.seconds_to_target = saved["seconds_to_target"]
+
+    def on_save(self, args, state, control, **kwargs):
+        checkpoint = os.path.join(args.output_dir, f"checkpoint-{state.global_step}")
+        if state.is_world_process_zero and os.path.isdir(checkpoint):
+            with open(os.path.join(checkpoint, TIMING_FILE), "w") as f:
+                json.dump({"history": self.history, "elapsed_s": self.elapsed(),
+                           "seconds_to_target": self.seconds_to_target}, f)
 
     def on_train_begin(self, args, state, control, **kwargs):
         self.start = time.perf_counter()
+
+    def on_train_end(self, args, state, control, **kwargs):
+        self.train_seconds = self.elapsed()
 
     def on_step_end(self, args, state, control, **kwargs):
         if self.max_seconds is not None and self.elapsed() >= self.max_seconds:

@@ -10,6 +10,7 @@ from transformers import Trainer, set_seed
 
 from ..configuration_arith_gpt import ArithGPTConfig
 from ..hardware import hardware_description
+from ..loading import config_record, tokenizer_record
 from ..modeling_arith_gpt import ArithGPTForCausalLM
 from .arguments import ModelArguments, TrainSpec
 from .callbacks import TargetAndTiming
@@ -27,7 +28,7 @@ class TrainResults:
     command: str
     parameters: int
     world_size: int
-    train_runtime_s: float
+    train_runtime_s: float  # training wall time, across resumes (evaluations during training included)
     global_step: int
     seconds_to_target: float | None
     target_exact_match: float | None
@@ -35,6 +36,8 @@ class TrainResults:
     validation: dict
     device: str
     hardware: str
+    resumed_from: str | None = None
+    hyperparameters: dict = field(default_factory=dict)
     evaluation: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
@@ -51,6 +54,16 @@ def build_model(model_args: ModelArguments, tokenizer, n_positions: int, **extra
         tie_word_embeddings=model_args.n_layer > 0, **extras,
     )
     return ArithGPTForCausalLM(config)
+
+
+def hyperparameters(spec: TrainSpec, config: ArithGPTConfig) -> dict:
+    """What the model card lists: the model's shape, its tokenizer and the optimizer settings."""
+    return {"model": {k: getattr(config, k) for k in ("n_layer", "n_embd", "n_head", "position_embedding", "dropout",
+                                                      "vocab_size", "n_positions")},
+            "tokenizer": spec.model.tokenizer,
+            "training": {k: getattr(spec.training, k) for k in (
+                "learning_rate", "lr_scheduler_type", "warmup_steps", "weight_decay", "adam_beta2",
+                "per_device_train_batch_size", "max_steps", "seed")}}
 
 
 def is_complete_checkpoint(path: str) -> bool:
@@ -92,6 +105,14 @@ def check_output_dir(spec: TrainSpec, resuming: bool) -> None:
     if finished and not resuming and not spec.run.overwrite_output_dir:
         raise ValueError(f"output folder {output_dir!r} already holds a finished model ({finished[0]}); pass "
                          "--overwrite_output_dir true to replace it, or another --output_dir")
+    probe = os.path.join(output_dir, ".hf_arith_write_probe")
+    try:  # tried, not read from permission bits: root ignores them, a read-only mount does not
+        os.makedirs(output_dir, exist_ok=True)
+        with open(probe, "w"):
+            pass
+        os.remove(probe)
+    except OSError as error:
+        raise ValueError(f"cannot write to output folder {output_dir!r}: {error.strerror}") from None
 
 
 def train(spec: TrainSpec) -> TrainResults:
@@ -103,26 +124,30 @@ def train(spec: TrainSpec) -> TrainResults:
     tokenizer = task.build_tokenizer()
     train_dataset, eval_dataset = task.datasets(tokenizer)
     model = build_model(spec.model, tokenizer, task.n_positions(tokenizer), **task.model_config_extras(tokenizer))
-    model.config.arith_data = task.saved_settings()  # eval/calc read the data settings from the saved config
+    # eval/calc read the data settings from the saved config; the records let loading refuse an edited folder
+    model.config.arith_data = {**task.saved_settings(), "tokenizer": tokenizer_record(tokenizer),
+                               "trained_config": config_record(model.config)}
 
     # 0 means "no target"; a corpus run has no exact match to reach.
     has_target = task.target_metric == "eval_exact_match" and spec.run.target_exact_match > 0
     target = spec.run.target_exact_match if has_target else None
     timing = TargetAndTiming(target, task.target_metric, spec.run.max_train_seconds)
+    if resume is not None:
+        timing.resume_from(resume)  # the history and training time before the checkpoint count too
     trainer = Trainer(model=model, args=spec.training, train_dataset=train_dataset, eval_dataset=eval_dataset,
                       processing_class=tokenizer, callbacks=[timing], **task.trainer_pieces(tokenizer))
     parameters = sum(p.numel() for p in model.parameters())
     logger.info("preset %s: %s parameters, world size %d", spec.run.preset, f"{parameters:,}",
                 spec.training.world_size)
-    output = trainer.train(resume_from_checkpoint=resume)
+    trainer.train(resume_from_checkpoint=resume)
     validation = trainer.evaluate()
 
     results = TrainResults(
         preset=spec.run.preset, command=spec.command, parameters=parameters, world_size=spec.training.world_size,
-        train_runtime_s=output.metrics["train_runtime"], global_step=trainer.state.global_step,
+        train_runtime_s=timing.train_seconds, global_step=trainer.state.global_step, resumed_from=resume,
         seconds_to_target=timing.seconds_to_target, target_exact_match=target,
         stopped_by_time_budget=timing.stopped_by_budget, validation=validation, device=str(spec.training.device),
-        hardware=hardware_description(spec.training.device))
+        hardware=hardware_description(spec.training.device), hyperparameters=hyperparameters(spec, model.config))
     if trainer.is_world_process_zero():
         from .artifacts import summary_lines, write_artifacts  # matplotlib and the card renderer: rank 0 only
 

@@ -14,10 +14,12 @@ from huggingface_hub import EvalResult
 from ..batching import encode
 from ..data.builder import load_traces
 from ..data.corpus import corpus_datasets, read_corpus
+from ..data.settings import ArithmeticDataSettings
+from ..data.suites import parse_suite_names
 from ..data.traces import make_prompt, make_trace, max_completion_length
 from ..evaluation.metrics import preprocess_logits_for_metrics, teacher_forced_metrics
 from ..evaluation.plots import save_heatmap
-from ..evaluation.scoring import dataset_problems, evaluate_problems, format_examples
+from ..evaluation.scoring import evaluate_suites, format_examples, suite_line
 from ..tokenization_aligned import AlignedPairTokenizer
 from ..tokenization_char import CharTokenizer
 from .arguments import TrainSpec
@@ -91,43 +93,50 @@ class ArithmeticTask:
         return {"task": "arithmetic", **self.settings.data_settings()}
 
     def evaluate(self, model, tokenizer, validation: dict) -> dict:
-        """The final evaluation: greedy generation on the test split (problems never trained on)."""
-        test = evaluate_problems(model, tokenizer, dataset_problems(self.data["test"]), self.settings.format,
-                                 self.settings.pad_width, batch_size=self.spec.run.eval_batch_size)
-        logger.info(format_examples(test))
-        return {"test": test}
+        """The final evaluation: greedy generation on each suite of `--suites` (the test split is `test`)."""
+        names = parse_suite_names(self.spec.run.suites)
+        results = evaluate_suites(model, tokenizer, self.settings, names, self.data, self.spec.run.suite_size,
+                                  self.spec.run.eval_batch_size)
+        for name, metrics in results.items():
+            logger.info("%s\n%s", suite_line(name, metrics), format_examples(metrics))
+        return results
 
     def write_figures(self, output_dir: str, evaluation: dict) -> None:
-        save_heatmap(evaluation["test"]["by_digits"], f"{output_dir}/heatmap.png",
-                     f"{self.spec.run.preset}: test exact match by operand lengths")
+        for name, metrics in evaluation.items():
+            save_heatmap(metrics["by_digits"], f"{output_dir}/heatmap_{name}.png",
+                         f"{self.spec.run.preset}: {name} exact match by operand lengths")
 
     def summary_lines(self, evaluation: dict) -> list[str]:
-        t = evaluation["test"]
-        lines = [f"test (greedy generation, {t['num_problems']:,} problems): "
-                 f"exact match {100 * t['exact_match']:.2f} %, "
-                 f"answer exact match {100 * t['answer_exact_match']:.2f} %, char accuracy "
-                 f"{100 * t['char_accuracy']:.2f} %, verified traces {100 * t['verified_trace_valid']:.2f} %"]
-        if len(t["by_operation"]) > 1:
-            lines.append("test exact match by operation: " + ", ".join(
-                f"{op} {100 * v:.2f} %" for op, v in t["by_operation"].items()))
-        return lines
+        return [suite_line(name, metrics) for name, metrics in evaluation.items()]
 
-    def card(self, evaluation: dict, repo: str) -> CardSection:
-        s, test = self.settings, evaluation["test"]
-        name = "arithmetic_traces"
-        eval_results = [EvalResult(task_type="text-generation", dataset_type=name, dataset_name=name,
-                                   dataset_config=s.operations, dataset_split="test", metric_type=key,
-                                   metric_name=label, metric_value=round(test[key], 6))
-                        for key, label in (("exact_match", "exact match (greedy generation)"),
-                                           ("answer_exact_match", "final-answer exact match"),
-                                           ("char_accuracy", "answer character accuracy"))]
-        rows = "\n".join(f"| {k} | {100 * test[k]:.2f} % |" for k in
-                         ("exact_match", "answer_exact_match", "char_accuracy", "verified_trace_valid"))
-        if len(test["by_operation"]) > 1:
-            rows += "\n" + "\n".join(f"| exact_match, `{op}` only | {100 * v:.2f} % |"
-                                     for op, v in test["by_operation"].items())
-        table = (f"Test split ({test['num_problems']:,} problems never seen in training; operand lengths uniform), "
-                 f"greedy generation with the KV cache:\n\n| metric | value |\n|---|---|\n{rows}")
+    @staticmethod
+    def card_section(settings: dict, evaluation: dict, repo: str) -> CardSection:
+        """A pure function of what the folder saves (config.arith_data, all_results.json's evaluation), so that
+        `hf-arith eval` can add suites to a card later."""
+        s = ArithmeticDataSettings.from_saved(settings)
+        eval_results = [EvalResult(task_type="text-generation", dataset_type="arithmetic_traces",
+                                   dataset_name=f"hf_arith {name} suite", dataset_config=s.operations,
+                                   dataset_split=name, metric_type="exact_match",
+                                   metric_name="exact match (greedy generation)",
+                                   metric_value=round(metrics["exact_match"], 6))
+                        for name, metrics in evaluation.items()]
+        operations = sorted({op for m in evaluation.values() for op in m["by_operation"]})
+        header = "| suite | problems | exact match | in training | exact match, never trained on |"
+        header += "".join(f" `{op}` |" for op in operations) if len(operations) > 1 else ""
+        rows = [header, "|" + "---|" * (header.count("|") - 1)]
+        for name, m in evaluation.items():
+            unseen = m.get("exact_match_unseen")
+            row = (f"| `{name}` | {m['num_problems']:,} | **{100 * m['exact_match']:.3f} %** | "
+                   f"{m.get('num_in_train', 0):,} | " + (f"{100 * unseen:.3f} %" if unseen is not None else "-") + " |")
+            if len(operations) > 1:
+                row += "".join(f" {100 * m['by_operation'][op]:.2f} % |" if op in m["by_operation"] else " - |"
+                               for op in operations)
+            rows.append(row)
+        table = ("Greedy generation with the KV cache, whole-trace exact match. Suites: `test` = the test split "
+                 "(operand lengths uniform, never trained on), `uniform` = operands uniform over their values (the "
+                 "notebooks' distribution), `full_width`, `hard` (long carries and borrows, dense 8s and 9s, "
+                 "adversarial divisions), `edge` (0, 1, the largest operand, equal operands), `exhaustive` (every "
+                 "problem).\n\n" + "\n".join(rows))
         a, b = (123, 45) if s.max_digits >= 3 else (12, 3)
         prompt, completion = make_trace(a, s.operations[0], b, s.format, s.pad_width)
         usage = (f'batch = tokenizer(["{prompt}"], return_tensors="pt")\n'
@@ -178,7 +187,8 @@ class CorpusTask:
         v = evaluation["validation_loss_nats_per_char"]
         return [f"validation loss {v:.4f} nats/char ({v / math.log(2):.3f} bits/char)"]
 
-    def card(self, evaluation: dict, repo: str) -> CardSection:
+    @staticmethod
+    def card_section(settings: dict, evaluation: dict, repo: str) -> CardSection:
         loss = evaluation["validation_loss_nats_per_char"]
         return CardSection(
             [EvalResult(task_type="text-generation", dataset_type="text", dataset_name="tinyshakespeare",
@@ -190,8 +200,11 @@ class CorpusTask:
             cli_line=f'or `hf-arith sample {repo} --prompt "O God, O God!"` with the package installed.')
 
 
+TASKS = {"arithmetic": ArithmeticTask, "corpus": CorpusTask}
+
+
 def make_task(spec: TrainSpec):
-    return ArithmeticTask(spec) if spec.data.task == "arithmetic" else CorpusTask(spec)
+    return TASKS[spec.data.task](spec)
 
 
-__all__ = ["ArithmeticTask", "CardSection", "CorpusTask", "make_task"]
+__all__ = ["TASKS", "ArithmeticTask", "CardSection", "CorpusTask", "make_task"]

@@ -1,0 +1,214 @@
+"""Expressions, like a real calculator: "12+34*5", "(7-9)*3", "-5+3", "100/7".
+
+An expression is parsed with Python's `ast` and only these nodes are accepted: non-negative integer literals, unary
+minus and plus, parentheses, and the binary operators + - * / (also // for /). Nothing is ever evaluated by Python.
+The MODEL computes every binary operation, innermost first, on non-negative operands, exactly as it was trained:
+signs are kept by the calculator the way a person keeps them when working by hand ((-a) + b is computed as b - a,
+(-a) * b as -(a * b)). A division inside an expression passes its quotient on (Python's //); a division at the top
+prints quotient r remainder. A step the model cannot take (an operation it was not trained on, an operand with more
+digits than it was trained on, a negative dividend or divisor, division by zero) is an error naming that step.
+
+All expressions advance together: each round collects the next step of every expression and runs them through the
+model as one batch, so a file of 10,000 plain problems is one batched generation.
+"""
+
+import ast
+import re
+from dataclasses import dataclass, field
+
+from .batching import encode
+from .data.traces import make_trace, read_answer
+from .data.verify import verify_trace
+from .evaluation.generation import generate_completions
+
+OPERATORS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "/"}
+_NUMBER = re.compile(r"\d+")
+
+
+class StepError(ValueError):
+    """A step the model cannot take; the message names the step."""
+
+
+@dataclass
+class Step:
+    """One binary operation the model computed: its prompt, the generated completion and what it was read as."""
+
+    a: int
+    op: str
+    b: int
+    prompt: str = ""
+    completion: str = ""
+    value: int | tuple[int, int] | None = None  # (quotient, remainder) for /
+    reason: str | None = None  # why the model gave no answer, if it did not
+    verdict: object = None  # verify_trace's TraceVerdict
+
+
+@dataclass
+class Result:
+    expression: str
+    answer: str | None = None  # None: no answer (see `error`)
+    error: str | None = None
+    input_error: bool = False  # the expression asked for something the model cannot do (exit code 2)
+    steps: list[Step] = field(default_factory=list)
+
+
+def parse_expression(text: str) -> ast.expr:
+    """The expression's syntax tree, or ValueError naming what is not allowed. A trailing '=' is ignored and
+    leading zeros are allowed ('045+007=')."""
+    source = text.strip().removesuffix("=").strip()
+    if not source:
+        raise ValueError("empty expression")
+    if re.search(r"[^\d\s+\-*/()]", source):
+        bad = re.search(r"[^\d\s+\-*/()]", source).group()
+        raise ValueError(f"character {bad!r} in {text.strip()!r}: expressions take digits, + - * / and parentheses")
+    try:
+        tree = ast.parse(_NUMBER.sub(lambda m: str(int(m.group())), source), mode="eval").body
+    except SyntaxError:
+        raise ValueError(f"malformed expression {text.strip()!r} (expected e.g. 12+34*5 or (7-9)*3)") from None
+    for node in ast.walk(tree):
+        allowed = (isinstance(node, (ast.BinOp, ast.UnaryOp, ast.Constant)) or type(node) in OPERATORS
+                   or isinstance(node, (ast.USub, ast.UAdd)))
+        if not allowed or (isinstance(node, ast.Constant) and type(node.value) is not int):
+            raise ValueError(f"{ast.unparse(node) if isinstance(node, ast.AST) else node!r} is not allowed in an "
+                             f"expression: {text.strip()!r}")
+    return tree
+
+
+def exact_value(tree: ast.expr) -> int | tuple[int, int]:
+    """What the expression means under the calculator's rules, computed with Python integers (the reference the
+    tests compare the model with): / passes the quotient on, a top-level / gives (quotient, remainder)."""
+    def value(node, top=False):
+        if isinstance(node, ast.Constant):
+            return node.value
+        if isinstance(node, ast.UnaryOp):
+            v = value(node.operand)
+            return -v if isinstance(node.op, ast.USub) else v
+        x, y, op = value(node.left), value(node.right), OPERATORS[type(node.op)]
+        if op == "/":
+            if x < 0 or y <= 0:
+                raise StepError(f"{x}/{y}: the division needs a dividend >= 0 and a divisor >= 1")
+            return divmod(x, y) if top else x // y
+        return {"+": x + y, "-": x - y, "*": x * y}[op]
+
+    return value(tree, top=True)
+
+
+def _binary(x: int, op: str, y: int, top: bool):
+    """Runs one binary operation through the model on magnitudes, keeping the sign outside (a generator: it yields
+    the (a, op, b) the model must compute and receives the model's value)."""
+    if op == "-":
+        op, y = "+", -y
+    if op == "+":
+        if (x >= 0) == (y >= 0):
+            total = yield abs(x), "+", abs(y)
+            return total if x >= 0 else -total
+        return (yield (x, "-", -y) if x >= 0 else (y, "-", -x))  # the model's subtraction gives the sign
+    if op == "*":
+        product = yield abs(x), "*", abs(y)
+        return product if (x >= 0) == (y >= 0) else -product
+    quotient, remainder = yield x, "/", y  # check_step refuses a negative dividend or a divisor below 1
+    return (quotient, remainder) if top else quotient
+
+
+def _walk(node, top=True):
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, ast.UnaryOp):
+        value = yield from _walk(node.operand, top=False)
+        return -value if isinstance(node.op, ast.USub) else value
+    x = yield from _walk(node.left, top=False)
+    y = yield from _walk(node.right, top=False)
+    return (yield from _binary(x, OPERATORS[type(node.op)], y, top))
+
+
+def _as_value(answer: str, op: str):
+    if op == "/":
+        quotient, remainder = answer.split("r")
+        return int(quotient), int(remainder)
+    return int(answer)
+
+
+def _format(value) -> str:
+    return f"{value[0]}r{value[1]}" if isinstance(value, tuple) else str(value)
+
+
+class Calculator:
+    """A trained hf_arith model as a calculator. `settings` is the model's config.arith_data."""
+
+    def __init__(self, model, tokenizer, settings: dict, batch_size: int = 1000):
+        self.model, self.tokenizer, self.batch_size = model, tokenizer, batch_size
+        self.operations, self.format = settings["operations"], settings["format"]
+        self.pad_width = settings["max_digits"] if settings.get("zero_pad") else None
+        self.max_digits = min(getattr(tokenizer, "max_digits", None) or settings["max_digits"],
+                              self.pad_width or settings["max_digits"])
+
+    def check_step(self, a: int, op: str, b: int, number: int) -> None:
+        if op not in self.operations:
+            raise StepError(f"step {number} ({a}{op}{b}): this model was trained on {self.operations!r} only")
+        for operand in (abs(a), abs(b)):
+            if len(str(operand)) > self.max_digits:
+                raise StepError(f"step {number} ({a}{op}{b}): {operand} has {len(str(operand))} digits; this model "
+                                f"takes operands of at most {self.max_digits}")
+        if op == "/" and b == 0:
+            raise StepError(f"step {number} ({a}/{b}): division by zero")
+        if op == "/" and (a < 0 or b < 0):
+            raise StepError(f"step {number} ({a}/{b}): the model divides a dividend >= 0 by a divisor >= 1 only")
+
+    def check(self, text: str) -> ast.expr:
+        """Parses `text` and checks what can be checked before the model runs (the operations and literals)."""
+        tree = parse_expression(text)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.BinOp) and OPERATORS[type(node.op)] not in self.operations:
+                raise ValueError(f"{text.strip()!r} uses {OPERATORS[type(node.op)]!r}, but this model was trained on "
+                                 f"{self.operations!r} only")
+            if isinstance(node, ast.Constant) and len(str(node.value)) > self.max_digits:
+                raise ValueError(f"{node.value} in {text.strip()!r} has {len(str(node.value))} digits; this model "
+                                 f"takes operands of at most {self.max_digits}")
+        return tree
+
+    def run(self, texts: list[str]) -> list[Result]:
+        """Evaluates every expression (checked with `check` first: ValueError for the first bad one)."""
+        trees = [self.check(t) for t in texts]
+        results = [Result(t.strip()) for t in texts]
+        walkers, pending = {}, {}
+        for i, tree in enumerate(trees):
+            walkers[i] = _walk(tree)
+            self._advance(i, walkers, pending, results, None)
+        while pending:
+            order = list(pending)
+            steps = [pending[i] for i in order]
+            traces = [make_trace(s.a, s.op, s.b, self.format, self.pad_width) for s in steps]
+            budgets = [len(encode(self.tokenizer, completion)) + 1 for _, completion in traces]
+            completions = generate_completions(self.model, self.tokenizer, [p for p, _ in traces], budgets,
+                                               self.batch_size)
+            pending = {}
+            for i, step, (prompt, _), completion in zip(order, steps, traces, completions):
+                step.prompt, step.completion = prompt, completion.text
+                step.verdict = verify_trace(prompt, completion.text, self.format)
+                answer = read_answer(completion.text, step.op, self.format) if completion.finished else None
+                if answer is None:
+                    step.reason = completion.reason or f"no {step.op} answer in {completion.text!r}"
+                    results[i].error = f"step {len(results[i].steps)} ({step.a}{step.op}{step.b}): {step.reason}"
+                    continue
+                step.value = _as_value(answer, step.op)
+                self._advance(i, walkers, pending, results, step.value)
+        return results
+
+    def _advance(self, i, walkers, pending, results, value) -> None:
+        try:
+            request = walkers[i].send(value)
+        except StopIteration as done:
+            results[i].answer = _format(done.value)
+            return
+        a, op, b = request
+        step = Step(a, op, b)
+        results[i].steps.append(step)
+        try:
+            self.check_step(a, op, b, len(results[i].steps))
+        except StepError as error:
+            results[i].error, results[i].input_error = str(error), True
+            return
+        pending[i] = step
+
+
+__all__ = ["Calculator", "Result", "Step", "StepError", "exact_value", "parse_expression"]

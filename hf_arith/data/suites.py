@@ -1,0 +1,127 @@
+"""Evaluation suites: the problems people actually ask, each drawn from its own seeded stream.
+
+    uniform     both operands uniform over their values [0, 10^d) (divisor >= 1): the notebooks' distribution,
+                where most problems are full width
+    full_width  both operands exactly d digits
+    hard        adversarial cases per operation (see `hard_problem`)
+    edge        0, 1, the largest operand, every combination of those, and equal operands
+    exhaustive  every problem of the space, when it has at most 2,000,000
+    length:N    (`length_problems`) both operands exactly N digits, for length generalization
+
+The test split of ArithmeticTraces (operand LENGTHS uniform) is the suite `test`; it is read from the dataset.
+Suites may share problems with the training split; the scores report how many (never hidden, never dropped).
+"""
+
+import random
+from collections.abc import Callable
+
+from . import distributions
+from .distributions import Problem, values_problem
+from .problems import all_problems, problem_space_size
+
+SUITES = ("test", "uniform", "full_width", "hard", "edge", "exhaustive")
+DEFAULT_SUITES = ("test", "uniform", "full_width", "hard", "edge")
+EXHAUSTIVE_LIMIT = 2_000_000
+
+
+def uniform_problem(rng: random.Random, op: str, max_digits: int) -> Problem:
+    return values_problem(rng, op, 1, max_digits)
+
+
+def full_width_problem(rng: random.Random, op: str, max_digits: int) -> Problem:
+    return values_problem(rng, op, max_digits, max_digits)
+
+
+def hard_problem(rng: random.Random, op: str, max_digits: int) -> Problem:
+    return distributions.hard_problem(rng, op, 1, max_digits)
+
+
+def edge_problems(operations: str, max_digits: int) -> list[Problem]:
+    """0, 1 and the largest operand in every combination, plus equal operands (the same values and 10^(d-1), and
+    ten more drawn from a fixed stream)."""
+    largest = 10**max_digits - 1
+    values = sorted({0, 1, largest})
+    rng = random.Random(f"edge-{max_digits}")
+    equal = sorted({*values, 10 ** (max_digits - 1), *(rng.randrange(10**max_digits) for _ in range(10))})
+    problems = []
+    for op in operations:
+        pairs = [(a, b) for a in values for b in values] + [(v, v) for v in equal]
+        problems += [(op, a, b) for a, b in dict.fromkeys(pairs) if not (op == "/" and b == 0)]
+    return problems
+
+
+def _distinct(draw: Callable[[random.Random], Problem], n: int, rng: random.Random, space: int) -> list[Problem]:
+    """Up to `n` distinct draws (all of them when the generator's reachable space is smaller: 2,000 fruitless draws
+    in a row end the search)."""
+    chosen: dict[Problem, None] = {}
+    misses = 0
+    while len(chosen) < min(n, space) and misses < 2_000:
+        problem = draw(rng)
+        if problem in chosen:
+            misses += 1
+        else:
+            chosen[problem], misses = None, 0
+    return list(chosen)
+
+
+def suite_problems(name: str, operations: str, max_digits: int, size: int = 10_000, seed: int = 0
+                   ) -> list[Problem]:
+    """The problems of suite `name` for a model of these operations and operand digits; `size` problems per
+    operation (distinct) for the drawn suites. The `test` suite is the dataset's test split, not drawn here."""
+    if name == "edge":
+        return edge_problems(operations, max_digits)
+    if name == "exhaustive":
+        space = problem_space_size(operations, 1, max_digits)
+        if space > EXHAUSTIVE_LIMIT:
+            raise ValueError(f"the exhaustive suite has {space:,} problems for operations={operations!r} with "
+                             f"{max_digits} digits, more than {EXHAUSTIVE_LIMIT:,}")
+        return list(all_problems(operations, 1, max_digits))
+    generators = {"uniform": uniform_problem, "full_width": full_width_problem, "hard": hard_problem}
+    if name not in generators:
+        raise ValueError(f"unknown suite {name!r}; expected one of {SUITES}")
+    problems = []
+    for op in operations:
+        rng = random.Random(f"{seed}-suite-{name}-{op}-{max_digits}")
+        if name != "hard" and _value_space(name, op, max_digits) <= size:
+            problems += _all_values(name, op, max_digits)  # a small space is enumerated, not sampled
+        else:
+            problems += _distinct(lambda r, op=op: generators[name](r, op, max_digits), size, rng,
+                                  problem_space_size(op, 1, max_digits))
+    return problems
+
+
+def _operand_values(name: str, op: str, d: int, divisor: bool) -> range:
+    low = 10 ** (d - 1) if name == "full_width" and d > 1 else 0
+    return range(max(low, 1) if divisor and op == "/" else low, 10**d)
+
+
+def _value_space(name: str, op: str, d: int) -> int:
+    return len(_operand_values(name, op, d, False)) * len(_operand_values(name, op, d, True))
+
+
+def _all_values(name: str, op: str, d: int) -> list[Problem]:
+    return [(op, a, b) for a in _operand_values(name, op, d, False) for b in _operand_values(name, op, d, True)]
+
+
+def length_problems(length: int, operations: str = "+", size: int = 1_000, seed: int = 0) -> list[Problem]:
+    """`size` distinct problems per operation whose operands both have exactly `length` digits."""
+    problems = []
+    for op in operations:
+        rng = random.Random(f"{seed}-length-{op}-{length}")
+        problems += _distinct(lambda r, op=op: full_width_problem(r, op, length), size, rng,
+                              (9 * 10 ** (length - 1)) ** 2 if length > 1 else 100)
+    return problems
+
+
+def parse_suite_names(text: str) -> list[str]:
+    """'test,uniform' -> ['test', 'uniform']; ValueError naming an unknown suite."""
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in (*SUITES, "validation")]
+    if unknown or not names:
+        raise ValueError(f"unknown suite {unknown[0] if unknown else text!r}; expected names from "
+                         f"{(*SUITES, 'validation')}")
+    return names
+
+
+__all__ = ["DEFAULT_SUITES", "SUITES", "edge_problems", "full_width_problem", "hard_problem", "length_problems",
+           "parse_suite_names", "suite_problems", "uniform_problem"]

@@ -1,0 +1,151 @@
+"""The expression calculator: parsing (a whitelist, never eval), the calculator's bookkeeping of signs and steps,
+and errors that name the step. A perfect model stands in for a trained one, so that every answer can be compared
+with Python integers."""
+
+import ast
+from types import SimpleNamespace
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hf_arith import AlignedPairTokenizer
+from hf_arith.batching import encode
+from hf_arith.calculator import Calculator, exact_value, parse_expression
+from hf_arith.data.traces import make_completion, parse_prompt
+
+
+class PerfectModel:
+    """Answers every prompt with its correct trace (hf_arith's trace writer): a stand-in for a model that is always
+    right, so these tests check the calculator, not a model."""
+
+    def __init__(self, tokenizer, fmt, pad_width):
+        self.tokenizer, self.fmt, self.pad_width = tokenizer, fmt, pad_width
+        self.config = SimpleNamespace(position_embedding="rope", n_positions=512)
+        self.device = torch.device("cpu")
+        self.prompts = []
+
+    def eval(self):
+        return self
+
+    def generate(self, input_ids, attention_mask, max_new_tokens, **kwargs):
+        rows = []
+        for ids, mask in zip(input_ids, attention_mask):
+            prompt = self.tokenizer.decode(ids[mask.bool()].tolist())
+            self.prompts.append(prompt)
+            a, op, b = parse_prompt(prompt)
+            new = encode(self.tokenizer, make_completion(int(a), op, int(b), self.fmt, self.pad_width))
+            new = (new + [self.tokenizer.eos_token_id])[:max_new_tokens]
+            rows.append(ids.tolist() + new + [self.tokenizer.pad_token_id] * (max_new_tokens - len(new)))
+        return torch.tensor(rows)
+
+
+def calculator(operations="+-*/", max_digits=4, fmt="cot", zero_pad=True):
+    tokenizer = AlignedPairTokenizer(max_digits=max_digits)
+    settings = {"operations": operations, "format": fmt, "max_digits": max_digits, "zero_pad": zero_pad}
+    model = PerfectModel(tokenizer, fmt, max_digits if zero_pad else None)
+    return Calculator(model, tokenizer, settings), model
+
+
+def reference(node, top=True):
+    """The calculator's documented meaning, computed here with Python integers: the value, or None when a step would
+    need an operand longer than 4 digits, a negative dividend or a divisor below 1."""
+    if isinstance(node, int):
+        return node
+    if node[0] == "neg":
+        value = reference(node[1], top=False)
+        return None if value is None else -value
+    op, left, right = node
+    x, y = reference(left, top=False), reference(right, top=False)
+    if x is None or y is None or max(len(str(abs(x))), len(str(abs(y)))) > 4:
+        return None
+    if op == "/":
+        if x < 0 or y < 1:
+            return None
+        return f"{x // y}r{x % y}" if top else x // y
+    return {"+": x + y, "-": x - y, "*": x * y}[op]
+
+
+def render(node) -> str:
+    if isinstance(node, int):
+        return str(node)
+    if node[0] == "neg":
+        return f"-({render(node[1])})"
+    return f"({render(node[1])}{node[0]}{render(node[2])})"
+
+
+expressions = st.recursive(
+    st.integers(0, 99),
+    lambda inner: st.one_of(st.tuples(st.sampled_from("+-*/"), inner, inner), st.tuples(st.just("neg"), inner)),
+    max_leaves=5)
+
+
+@given(expressions)
+@settings(max_examples=150, deadline=None)
+def test_every_expression_gets_its_python_value_or_names_the_step_it_cannot_take(tree):
+    calc, _ = calculator()
+    text = render(tree)
+    (result,) = calc.run([text])
+    expected = reference(tree)
+    if expected is None:
+        assert result.answer is None and result.input_error and result.error.startswith("step ")
+    else:
+        assert result.answer == str(expected), (text, result)
+
+
+@pytest.mark.parametrize("text, answer, steps", [
+    ("12+34*5", "182", ["34*5=", "12+170="]),  # precedence: * first
+    ("(12+34)*5", "230", ["12+34=", "46*5="]),
+    ("(7-9)*3", "-6", ["7-9=", "2*3="]),  # the model's subtraction gives -2; the calculator keeps the sign
+    ("-5+3", "-2", ["3-5="]),  # (-a) + b is b - a for the model
+    ("-5-3", "-8", ["5+3="]),
+    ("100/7", "14r2", ["100/7="]),  # a top-level division prints quotient r remainder
+    ("100/7*2", "28", ["100/7=", "14*2="]),  # inside an expression the quotient is passed on
+    ("045+007=", "52", ["45+7="]),  # leading zeros and a trailing '=' are fine
+    ("42", "42", []),
+])
+def test_expressions_step_by_step(text, answer, steps):
+    calc, model = calculator(zero_pad=False)
+    (result,) = calc.run([text])
+    assert result.answer == answer and [s.prompt for s in result.steps] == steps == model.prompts
+    assert all(s.verdict.valid for s in result.steps)
+
+
+def test_many_expressions_advance_together_in_batched_rounds():
+    calc, model = calculator(zero_pad=False)
+    calls = []
+    original = model.generate
+    model.generate = lambda *a, **k: calls.append(len(a[0]) if a else len(k["input_ids"])) or original(*a, **k)
+    results = calc.run([f"{i}+{i}" for i in range(50)] + ["(1+2)*(3+4)"])
+    assert [r.answer for r in results[:50]] == [str(2 * i) for i in range(50)] and results[50].answer == "21"
+    # round 1: the 50 sums and 1+2 of the last expression (its steps run in order); round 2: 3+4; round 3: 3*7
+    assert calls == [51, 1, 1]
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ("__import__('os')", "character '_'"), ("2**3", "is not allowed"), ("1.5+2", "character '.'"),
+    ("12+", "malformed expression"), ("", "empty expression"), ("7%2", "character '%'"), ("abs(3)", "character 'a'"),
+])
+def test_only_arithmetic_is_parsed(text, fragment):
+    with pytest.raises(ValueError, match=fragment.replace("(", r"\(").replace("*", r"\*")):
+        parse_expression(text)
+
+
+def test_checks_before_the_model_runs_and_step_errors_after():
+    calc, model = calculator(operations="+", max_digits=2, fmt="reversed")
+    with pytest.raises(ValueError, match="uses '\\*', but this model was trained on '\\+' only"):
+        calc.check("12*3")
+    with pytest.raises(ValueError, match="123 in '123\\+1' has 3 digits"):
+        calc.check("123+1")
+    (too_long, negative) = calc.run(["99+99+1", "-5+3"])
+    assert too_long.answer is None and "step 2 (198+1): 198 has 3 digits" in too_long.error
+    assert negative.answer is None and "step 1 (3-5): this model was trained on '+' only" in negative.error
+    assert model.prompts == ["99+99="]  # no step the model cannot take is ever run
+
+
+def test_exact_value_is_what_the_documentation_says():
+    assert exact_value(parse_expression("7/2")) == (3, 1)
+    assert exact_value(parse_expression("7/2+1")) == 4
+    assert exact_value(parse_expression("-(2*3)-4")) == -10
+    assert isinstance(parse_expression("1+2"), ast.BinOp)

@@ -1,0 +1,184 @@
+"""Nothing lost, nothing silently wrong: damaged folders are refused, bad arguments are one line and exit 2, finished
+work is never replaced unasked, interrupted runs are marked, no code from a model folder runs."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+from safetensors.torch import load_file, save_file
+
+from hf_arith.cli import main
+from hf_arith.loading import PARTIAL_MARKER
+from hf_arith.training.run import last_complete_checkpoint
+
+from .tiny import TINY
+
+
+@pytest.fixture
+def folder(trained, tmp_path):
+    """A copy of the trained model folder to damage."""
+    out, _ = trained
+    copy = tmp_path / "model"
+    shutil.copytree(out, copy, ignore=shutil.ignore_patterns("checkpoint-*"))
+    return copy
+
+
+def edit_json(path, change):
+    value = json.loads(path.read_text())
+    change(value)
+    path.write_text(json.dumps(value))
+
+
+def refused(argv, capsys, fragment):
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    err = captured.err.strip()
+    assert fragment in err and len(err.splitlines()) == 1 and "Traceback" not in err, err
+    assert captured.out == ""
+
+
+def test_an_operation_the_model_never_learned_is_refused(trained, capsys):
+    out, _ = trained
+    refused(["calc", str(out), "12*3"], capsys, "this model was trained on '+' only")
+
+
+@pytest.mark.parametrize("damage, fragment", [
+    (lambda f: (f / "tokenizer_config.json").unlink(), "cannot read"),
+    (lambda f: edit_json(f / "tokenizer_config.json", lambda c: c.update(max_digits=3)),
+     "its tokenizer has max_digits=3, but the model was trained with 2"),
+    (lambda f: edit_json(f / "tokenizer_config.json", lambda c: c.update(tokenizer_class="CharTokenizer")),
+     "its tokenizer has class='CharTokenizer'"),
+    (lambda f: edit_json(f / "config.json", lambda c: c.update(position_embedding="rope")),
+     "its config.json has position_embedding='rope', but the model was trained with 'learned'"),
+    (lambda f: edit_json(f / "config.json", lambda c: c["arith_data"].pop("max_digits")),
+     "arith_data lacks ['max_digits']"),
+    (lambda f: edit_json(f / "config.json", lambda c: c.update(model_type="gpt2")), "is not an hf_arith model"),
+    (lambda f: (f / "model.safetensors").write_bytes((f / "model.safetensors").read_bytes()[:1000]),
+     "cannot load the weights"),
+    (lambda f: save_file({k: v for k, v in load_file(f / "model.safetensors").items() if "c_fc" not in k},
+                         f / "model.safetensors", metadata={"format": "pt"}), "missing keys"),
+    (lambda f: (f / PARTIAL_MARKER).write_text("x"), "holds an interrupted run"),
+])
+def test_a_damaged_or_edited_folder_is_refused_with_one_line(folder, capsys, damage, fragment):
+    damage(folder)
+    refused(["calc", str(folder), "12+34"], capsys, fragment)
+
+
+def test_shapes_that_no_longer_fit_are_refused(folder, capsys):
+    def wider(config):  # both the config and its training record edited: the weights still disagree
+        config["n_embd"] = 96
+        config["arith_data"]["trained_config"]["n_embd"] = 96
+    edit_json(folder / "config.json", wider)
+    refused(["calc", str(folder), "12+34"], capsys, "do not fit its config.json")
+
+
+def test_code_in_a_model_folder_never_runs(folder, capsys, tmp_path):
+    flag = tmp_path / "code_ran"
+    (folder / "evil.py").write_text(f"open({str(flag)!r}, 'w').write('yes')\nclass Evil: pass\n")
+    edit_json(folder / "config.json", lambda c: c.update(auto_map={"AutoConfig": "evil.Evil",
+                                                                   "AutoModelForCausalLM": "evil.Evil"}))
+    edit_json(folder / "tokenizer_config.json", lambda c: c.update(auto_map={"AutoTokenizer": ["evil.Evil", None]}))
+    assert main(["calc", str(folder), "12+34"]) == 0
+    assert capsys.readouterr().out == "12+34 46\n" and not flag.exists()
+
+
+def test_a_name_that_is_not_a_local_folder_is_refused_at_once(capsys):
+    refused(["calc", "someone/some-model", "1+2"], capsys, "does not exist (hf_arith's commands take a local folder)")
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    (["calc", "{model}", "1+2", "--batch_size", "-1"], "--batch_size must be >= 1, got -1"),
+    (["eval", "{model}", "--batch_size", "0"], "--batch_size must be >= 1, got 0"),
+    (["eval", "{model}", "--suite", "easy"], "unknown suite 'easy'"),
+    (["sample", "{model}", "--top_k", "0"], "top_k must be >= 1, got 0"),
+    (["sample", "{model}", "--temperature", "inf"], "temperature must be a finite number > 0, got inf"),
+])
+def test_bad_values_for_eval_calc_and_sample(trained, capsys, argv, fragment):
+    out, _ = trained
+    refused([str(out) if a == "{model}" else a for a in argv], capsys, fragment)
+
+
+@pytest.mark.parametrize("extra, fragment", [
+    (["--max_steps", "0"], "--max_steps must be >= 1 (or -1 to train by epochs), got 0"),
+    (["--max_steps", "-3"], "got -3"),
+    (["--train_size", "0"], "train_size must be an int >= 1, got 0"),
+    (["--validation_size", "0"], "validation_size must be an int >= 1, got 0"),
+    (["--test_size", "0"], "test_size must be an int >= 1, got 0"),
+    (["--suites", "test,easy"], "unknown suite 'easy'"),
+])
+def test_bad_training_values_are_refused_before_any_work(tmp_path, capsys, extra, fragment):
+    out = tmp_path / "out"
+    refused(["train", *TINY, "--output_dir", str(out), *extra], capsys, fragment)
+    assert not out.exists()
+
+
+def test_unusable_paths_are_refused_before_any_work(tmp_path, capsys):
+    a_file = tmp_path / "a_file"
+    a_file.write_text("x")
+    refused(["train", *TINY, "--output_dir", str(a_file)], capsys, "exists and is not a folder")
+    refused(["train", *TINY, "--output_dir", str(tmp_path / "o"), "--data_cache_dir", str(a_file)], capsys,
+            "--data_cache_dir")
+    bad_yaml = tmp_path / "args.yaml"
+    bad_yaml.write_text("max_steps: [1, 2\n")
+    refused(["train", "--config", str(bad_yaml)], capsys, "is not valid")
+    unknown = tmp_path / "args.json"
+    unknown.write_text('{"max_stepz": 3}')
+    refused(["train", "--config", str(unknown)], capsys, "unknown settings ['max_stepz']")
+
+
+def test_an_immutable_output_folder_is_refused_before_any_work(tmp_path, capsys):
+    out = tmp_path / "out"
+    out.mkdir()
+    if subprocess.run(["chattr", "+i", str(out)], check=False, capture_output=True).returncode != 0:
+        pytest.skip("chattr +i is not available on this filesystem")
+    try:
+        refused(["train", *TINY, "--output_dir", str(out)], capsys, "cannot write to output folder")
+    finally:
+        subprocess.run(["chattr", "-i", str(out)], check=True)
+
+
+def test_a_finished_model_is_never_replaced_unasked(trained, tmp_path, capsys):
+    out, cache = trained
+    copy = tmp_path / "model"
+    shutil.copytree(out, copy)
+    weights = (copy / "model.safetensors").read_bytes()
+    refused(["train", *TINY, "--output_dir", str(copy), "--data_cache_dir", str(cache)], capsys,
+            "already holds a finished model (all_results.json); pass --overwrite_output_dir true")
+    assert (copy / "model.safetensors").read_bytes() == weights
+
+
+def test_overwriting_replaces_the_whole_run(trained, tmp_path):
+    out, cache = trained
+    copy = tmp_path / "model"
+    shutil.copytree(out, copy)
+    (copy / "heatmap_exhaustive.png").write_bytes(b"an earlier eval's figure")
+    assert main(["train", *TINY, "--max_steps", "20", "--output_dir", str(copy), "--data_cache_dir", str(cache),
+                 "--suites", "test", "--overwrite_output_dir", "true"]) == 0
+    results = json.loads((copy / "all_results.json").read_text())
+    assert results["global_step"] == 20 and set(results["evaluation"]) == {"test"}
+    # nothing of the old run is left beside the new one, and nothing of the staging
+    assert not (copy / "heatmap_exhaustive.png").exists() and not (copy / PARTIAL_MARKER).exists()
+    assert not (copy / ".hf_arith-final").exists() and "| `test` |" in (copy / "README.md").read_text()
+
+
+def test_resume_takes_the_newest_complete_checkpoint(tmp_path):
+    for step, complete in ((20, True), (40, True), (60, False)):
+        checkpoint = tmp_path / f"checkpoint-{step}"
+        checkpoint.mkdir()
+        (checkpoint / "model.safetensors").write_bytes(b"weights")
+        if complete:  # trainer_state.json is what the Trainer writes last
+            (checkpoint / "trainer_state.json").write_text("{}")
+    assert last_complete_checkpoint(str(tmp_path)) == str(tmp_path / "checkpoint-40")
+
+
+def test_console_script_one_line_for_os_errors(tmp_path):
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_bytes(b"\xff\xfe not utf-8")
+    done = subprocess.run([sys.executable, "-m", "hf_arith.cli", "train", "--preset", "shakespeare-char",
+                           "--corpus_file", str(corpus), "--output_dir", str(tmp_path / "o")],
+                          capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert done.returncode == 2 and "cannot be read as UTF-8 text" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
