@@ -11,13 +11,15 @@ from .configuration_arith_gpt import POSITION_EMBEDDINGS, ArithGPTConfig
 from .modeling_arith_gpt import ArithGPTForCausalLM, ArithGPTModel
 from .tokenization_aligned import AlignedPairTokenizer
 from .tokenization_char import CharTokenizer
+from .tokenization_char_fast import CharTokenizerFast
 
 __version__ = "0.1.0"
 
 AutoConfig.register(ArithGPTConfig.model_type, ArithGPTConfig, exist_ok=True)
 AutoModel.register(ArithGPTConfig, ArithGPTModel, exist_ok=True)
 AutoModelForCausalLM.register(ArithGPTConfig, ArithGPTForCausalLM, exist_ok=True)
-AutoTokenizer.register(ArithGPTConfig, tokenizer_class=CharTokenizer, exist_ok=True)
+AutoTokenizer.register(ArithGPTConfig, slow_tokenizer_class=CharTokenizer, fast_tokenizer_class=CharTokenizerFast,
+                       exist_ok=True)
 # A config maps to one tokenizer class, but AutoTokenizer finds a saved tokenizer by the class name in its
 # tokenizer_config.json; register() records only the classes passed to it, so the second one is added by name.
 tokenization_auto.REGISTERED_TOKENIZER_CLASSES[AlignedPairTokenizer.__name__] = AlignedPairTokenizer
@@ -26,6 +28,7 @@ ArithGPTConfig.register_for_auto_class()
 ArithGPTModel.register_for_auto_class("AutoModel")
 ArithGPTForCausalLM.register_for_auto_class("AutoModelForCausalLM")
 CharTokenizer.register_for_auto_class("AutoTokenizer")
+CharTokenizerFast.register_for_auto_class("AutoTokenizer")
 AlignedPairTokenizer.register_for_auto_class("AutoTokenizer")
 
 __all__ = [
@@ -34,6 +37,7 @@ __all__ = [
     "ArithGPTForCausalLM",
     "ArithGPTModel",
     "CharTokenizer",
+    "CharTokenizerFast",
     "POSITION_EMBEDDINGS",
     "__version__",
 ]

@@ -8,17 +8,24 @@ import torch
 
 from .tokenization_aligned import AlignedPairTokenizer
 from .tokenization_char import CharTokenizer
+from .tokenization_char_fast import CharTokenizerFast
 
 
 def encode(tokenizer, text: str) -> list[int]:
     """Token ids of `text` without special tokens.
 
-    For hf_arith's own tokenizers this skips the generic `__call__` machinery (special-token trie, BatchEncoding),
-    which costs ~50 us per string, 10 s per 200k prompts on a 2-core machine; the ids are the same (tested).
+    For hf_arith's own tokenizers this skips the generic `__call__` machinery: a dict lookup per character. Measured
+    on 100,000 traces like '123+456=9750' (2-core CPU): 1.3 us per string, against 15.2 us for CharTokenizer's
+    __call__, 15.7 us for CharTokenizerFast's and 5.3-7.8 us for the `tokenizers` backend's own encode_batch; the
+    ids are the same (tested). Unknown characters raise the tokenizers' own ValueError.
     """
     if type(tokenizer) in (CharTokenizer, AlignedPairTokenizer):
         vocab = tokenizer.encoder
         return [vocab[token] for token in tokenizer._tokenize(text)]
+    if type(tokenizer) is CharTokenizerFast:
+        tokenizer._check_characters(text)
+        vocab = tokenizer.encoder
+        return [vocab[ch] for ch in text]
     return tokenizer(text, add_special_tokens=False)["input_ids"]
 
 

@@ -4,6 +4,7 @@
     hf-arith eval MODEL_DIR
     hf-arith calc MODEL_DIR 123+456 "12+34*5" "(7-9)*3" -5+3     (or one expression per line on stdin)
     hf-arith sample MODEL_DIR --prompt "O God, O God!" --max_new_tokens 200 --temperature 0.8 --top_k 40 --seed 0
+    hf-arith demo MODEL_DIR [--port 7860]      (a Gradio calculator in the browser)
 
 Bad input gives one line on stderr and exit code 2, before any output is written. A problem the model does not
 finish prints `?` (the reason on stderr) and the exit code is 1, after every other answer is printed; a step the
@@ -193,6 +194,26 @@ def cmd_sample(argv):
     return 0
 
 
+def cmd_demo(argv):
+    parser = OneLineParser(prog="hf-arith demo", description="a Gradio calculator for a trained model")
+    parser.add_argument("model_dir")
+    parser.add_argument("--port", type=int, default=None, help="local port (default: Gradio's first free one)")
+    args = parser.parse_args(argv)
+    if args.port is not None and not 0 < args.port < 65536:
+        raise UsageError(f"hf-arith demo: error: --port must be in 1..65535, got {args.port}")
+    import os
+
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # before gradio is imported: nothing leaves the machine
+    try:
+        from hf_arith.demo import Demo, build_app
+    except ImportError as error:
+        raise UsageError(f"hf-arith demo: error: {error.name} is not installed (pip install gradio)") from None
+    app = build_app(Demo(args.model_dir))  # a folder that is not an hf_arith model: ValueError, exit 2, at once
+    print(f"hf-arith demo: serving {args.model_dir} (Ctrl-C to stop)", flush=True)
+    app.launch(server_name="127.0.0.1", server_port=args.port, show_error=False)
+    return 0
+
+
 def cmd_train(argv):
     from hf_arith.training.arguments import parse_train_args
     from hf_arith.training.run import train
@@ -201,7 +222,7 @@ def cmd_train(argv):
     return 0
 
 
-COMMANDS = {"train": cmd_train, "eval": cmd_eval, "calc": cmd_calc, "sample": cmd_sample}
+COMMANDS = {"train": cmd_train, "eval": cmd_eval, "calc": cmd_calc, "sample": cmd_sample, "demo": cmd_demo}
 
 
 def main(argv=None) -> int:

@@ -30,7 +30,9 @@ TRAINED_CONFIG_FIELDS = ("vocab_size", "n_positions", "n_embd", "n_layer", "n_he
 def tokenizer_record(tokenizer) -> dict:
     """What identifies a tokenizer: its class, its settings and a hash of its vocabulary."""
     vocab = json.dumps(sorted(tokenizer.get_vocab().items())).encode()
-    return {"class": type(tokenizer).__name__, "max_digits": getattr(tokenizer, "max_digits", None),
+    # The fast twin saves itself under its Python class's name, and either reads the folder: one record for both.
+    return {"class": type(tokenizer).__name__.removesuffix("Fast"),
+            "max_digits": getattr(tokenizer, "max_digits", None),
             "fixed_columns": getattr(tokenizer, "fixed_columns", None),
             "vocab_sha256": hashlib.sha256(vocab).hexdigest()[:16]}
 

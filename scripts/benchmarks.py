@@ -1,328 +1,352 @@
-"""The benchmark suite: hf_arith against the seeds' own plain-PyTorch loop, run in the same process and session.
+"""The fair race behind `scripts/bench.py`: four contestants learn 3-digit addition, each stops on the same check.
 
-Three figures, each paired with its baseline so that ratios hold on a noisy machine:
+The check: every `check_every` optimizer steps, greedy generation on two fixed sets of held-out problems (never in
+any contestant's training data): `full_width` (both operands 3 digits) and `easy` (operand lengths uniform, like the
+test split). A contestant has reached a set's target when its whole-completion exact match there is >= the target.
+The clock counts training only: it stops while the check runs, for every contestant alike (each generates its own
+way, so checking speed must not decide the race).
 
-- time to accuracy: wall seconds of training until held-out exact match >= target, hf_arith's `hf-arith train`
-  pipeline vs the seeds' loop (seed 001: fixed-length space-padded character strings, reversed answers, prompt
-  targets masked with -1, random batches, seed-style uncached greedy generation for the held-out check);
-- training throughput: examples/s and tokens/s of a fixed number of optimizer steps, both ways;
-- evaluation: problems/s of batched greedy generation with the KV cache vs without it vs the seeds' loop (a full
-  forward pass over the whole sequence per new token, no early stop), all on the same trained model.
+The contestants, all in this process:
+  seeds_loop  the seeds' loop as the notebooks ran it (seed 001): character strings right-padded with spaces to one
+              length, reversed unpadded answers, targets -1 on the prompt; nanoGPT with RoPE, 4 layers x 128,
+              N(0, 0.02) init with scaled residual projections; AdamW at a constant 1e-3, batch 256, weight decay
+              on every parameter, no clipping; random batches of fresh problems (operands uniform over 0-999).
+  fair_chars  a fair plain PyTorch loop: hf_arith's model shape (2 x 128, learned positions) and training data
+              (the add3 preset's split), zero-padded reversed answers in CHARACTERS, the answer-only collator;
+              exactly the Trainer's optimizer: AdamW 3e-3, betas (0.9, 0.99), decay 0.1 except biases and
+              LayerNorms, 30 warm-up steps then cosine over the schedule, clipping at 1.0, batch 256, shuffled epochs.
+  fair_pairs  the same loop with hf_arith's AlignedPairTokenizer: the fair plain loop with hf_arith's format.
+  hf_arith    `hf-arith train` (the add3 preset): the Trainer, ArithGPT, the same data, format and settings.
 
-The baseline model is a plain `nn.Module` with the same blocks and shapes as ArithGPT (learned positions), so the
-differences come from the data format, tokenizer and loop, not from the network. `scripts/bench.py` is the CLI.
+seeds_loop -> fair_chars measures the recipe and the format (the seeds' own everything against a fair loop on
+zero-padded characters), fair_chars -> fair_pairs the tokenizer, fair_pairs -> hf_arith the Trainer and library.
 """
 
-import json
 import math
-import os
-import tempfile
+import random
 import time
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from hf_arith.batching import encode, left_pad
-from hf_arith.data.builder import data_preset, load_traces
-from hf_arith.data.settings import ArithmeticDataSettings
-from hf_arith.evaluation.generation import generate_completions
-from hf_arith.evaluation.metrics import arith_metrics
+from hf_arith.batching import encode
+from hf_arith.data.builder import load_traces
+from hf_arith.data.traces import make_completion, make_prompt, make_trace
 from hf_arith.hardware import hardware_description
 from hf_arith.training.arguments import parse_train_args
-from hf_arith.training.presets import get_training_preset
+from hf_arith.training.collator import AnswerOnlyCollator
 from hf_arith.training.run import train
 
+Problem = tuple[str, int, int]
 
-# ---------------------------------------------------------------- the seeds' model and loop, in plain PyTorch
+
+# ---------------------------------------------------------------- the plain model (nanoGPT), for the baselines
 class PlainBlock(nn.Module):
-    def __init__(self, n_embd: int, n_head: int):
+    def __init__(self, n_embd: int, n_head: int, rope: bool):
         super().__init__()
-        self.n_head = n_head
+        self.n_head, self.rope = n_head, rope
         self.ln_1, self.ln_2 = nn.LayerNorm(n_embd), nn.LayerNorm(n_embd)
         self.c_attn, self.c_proj = nn.Linear(n_embd, 3 * n_embd), nn.Linear(n_embd, n_embd)
         self.c_fc, self.mlp_proj = nn.Linear(n_embd, 4 * n_embd), nn.Linear(4 * n_embd, n_embd)
 
-    def forward(self, x):
+    def forward(self, x, cos_sin=None, mask=None):
         B, T, C = x.shape
         q, k, v = self.c_attn(self.ln_1(x)).split(C, dim=2)
-        q, k, v = (t.view(B, T, self.n_head, C // self.n_head).transpose(1, 2) for t in (q, k, v))
-        y = F.scaled_dot_product_attention(q, k, v, is_causal=True).transpose(1, 2).reshape(B, T, C)
-        x = x + self.c_proj(y)
+        q, k, v = (t.view(B, T, self.n_head, C // self.n_head).transpose(1, 2) for t in (q, k, v))  # (B, nh, T, hs)
+        if cos_sin is not None:
+            cos, sin = cos_sin
+
+            def rotate(t):
+                t1, t2 = t.chunk(2, dim=-1)
+                return t * cos + torch.cat((-t2, t1), dim=-1) * sin
+
+            q, k = rotate(q), rotate(k)
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=mask is None)
+        x = x + self.c_proj(y.transpose(1, 2).reshape(B, T, C))
         return x + self.mlp_proj(F.gelu(self.c_fc(self.ln_2(x))))
 
 
 class PlainGPT(nn.Module):
-    """nanoGPT as the seeds wrote it: embeddings, blocks, tied head; loss with ignore_index=-1."""
+    """nanoGPT: token (+ learned position) embeddings or RoPE, pre-LayerNorm blocks, tied head, and nanoGPT's
+    init: every Linear and Embedding N(0, 0.02), biases 0, residual projections N(0, 0.02 / sqrt(2 n_layer))."""
 
-    def __init__(self, vocab_size: int, n_positions: int, n_embd: int, n_layer: int, n_head: int):
+    def __init__(self, vocab_size: int, n_positions: int, n_embd: int, n_layer: int, n_head: int, rope: bool):
         super().__init__()
-        self.wte, self.wpe = nn.Embedding(vocab_size, n_embd), nn.Embedding(n_positions, n_embd)
-        self.h = nn.ModuleList([PlainBlock(n_embd, n_head) for _ in range(n_layer)])
+        self.rope, self.head_dim = rope, n_embd // n_head
+        self.wte = nn.Embedding(vocab_size, n_embd)
+        self.wpe = None if rope else nn.Embedding(n_positions, n_embd)
+        self.h = nn.ModuleList([PlainBlock(n_embd, n_head, rope) for _ in range(n_layer)])
         self.ln_f = nn.LayerNorm(n_embd)
         self.lm_head = nn.Linear(n_embd, vocab_size, bias=False)
         self.lm_head.weight = self.wte.weight
-
-    def forward(self, idx, targets=None):
-        x = self.wte(idx) + self.wpe(torch.arange(idx.shape[1], device=idx.device))
+        for module in self.modules():
+            if isinstance(module, (nn.Linear, nn.Embedding)):
+                nn.init.normal_(module.weight, mean=0.0, std=0.02)
+            if isinstance(module, nn.Linear) and module.bias is not None:
+                nn.init.zeros_(module.bias)
         for block in self.h:
-            x = block(x)
-        logits = self.lm_head(self.ln_f(x))
-        if targets is None:
-            return logits, None
-        return logits, F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=-1)
+            for projection in (block.c_proj, block.mlp_proj):
+                nn.init.normal_(projection.weight, mean=0.0, std=0.02 / math.sqrt(2 * n_layer))
+
+    def forward(self, idx, positions=None, mask=None):
+        B, T = idx.shape
+        positions = torch.arange(T, device=idx.device)[None].expand(B, T) if positions is None else positions
+        x = self.wte(idx)
+        cos_sin = None
+        if self.rope:
+            inv = 1.0 / (10000 ** (torch.arange(0, self.head_dim, 2, dtype=torch.float) / self.head_dim))
+            freqs = positions[..., None].float() * inv  # (B, T, hs/2)
+            emb = torch.cat((freqs, freqs), dim=-1)[:, None]  # (B, 1, T, hs)
+            cos_sin = (emb.cos(), emb.sin())
+        else:
+            x = x + self.wpe(positions)
+        for block in self.h:
+            x = block(x, cos_sin, mask)
+        return self.lm_head(self.ln_f(x))
 
 
-class SeedEncoding:
-    """Seed 001's data layout: every example is the string prompt+completion right-padded with spaces to one fixed
-    length; x = ids[:-1], y = ids[1:], and y is -1 wherever the input is still inside the prompt."""
-
-    def __init__(self, prompts: list[str], completions: list[str]):
-        chars = sorted(set("".join(prompts) + "".join(completions)) | {" "})
-        self.stoi = {c: i for i, c in enumerate(chars)}
-        self.itos = dict(enumerate(chars))
-        self.length = max(len(p) + len(c) for p, c in zip(prompts, completions)) + 1
-
-    def tensors(self, prompts, completions):
-        ids = torch.tensor([[self.stoi[c] for c in (p + c_).ljust(self.length)] for p, c_ in zip(prompts, completions)])
-        x, y = ids[:, :-1].clone(), ids[:, 1:].clone()
-        for row, prompt in enumerate(prompts):
-            y[row, : len(prompt) - 1] = -1
-        return x, y
+def trainer_param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
+    """The Trainer's decay groups: every weight decays except biases and LayerNorm parameters."""
+    no_decay = {name for module_name, module in model.named_modules() if isinstance(module, nn.LayerNorm)
+                for name in (f"{module_name}.weight", f"{module_name}.bias")}
+    decay, plain = [], []
+    for name, parameter in model.named_parameters():
+        (plain if name in no_decay or name.endswith("bias") else decay).append(parameter)
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": plain, "weight_decay": 0.0}]
 
 
-@torch.no_grad()
-def seed_greedy(logits_of, prompt_ids: torch.Tensor, steps: int) -> torch.Tensor:
-    """The seeds' generation: append the argmax token `steps` times, recomputing the whole sequence every time."""
-    idx = prompt_ids
-    for _ in range(steps):
-        idx = torch.cat([idx, logits_of(idx)[:, -1].argmax(-1, keepdim=True)], dim=1)
-    return idx[:, prompt_ids.shape[1]:]
+def warmup_cosine(step: int, warmup: int, total: int) -> float:
+    """transformers' get_cosine_schedule_with_warmup: linear warm-up, then a half cosine to 0 at `total`."""
+    if step < warmup:
+        return step / max(1, warmup)
+    progress = (step - warmup) / max(1, total - warmup)
+    return max(0.0, 0.5 * (1.0 + math.cos(math.pi * progress)))
 
 
-def seed_exact_match(model: PlainGPT, encoding: SeedEncoding, prompts, completions, batch_size: int = 1000) -> float:
-    """Held-out exact match with seed-style generation: prompts of one length are batched together, the answer is
-    read up to its fixed length and compared after stripping the space padding."""
-    model.eval()
-    by_length: dict[int, list[int]] = {}
-    for i, p in enumerate(prompts):
-        by_length.setdefault(len(p), []).append(i)
-    right = 0
-    for length, rows in by_length.items():
-        for start in range(0, len(rows), batch_size):
-            chunk = rows[start : start + batch_size]
-            ids = torch.tensor([[encoding.stoi[c] for c in prompts[i]] for i in chunk])
-            out = seed_greedy(lambda t: model(t)[0], ids, encoding.length - length)
-            for r, i in enumerate(chunk):
-                text = "".join(encoding.itos[t] for t in out[r].tolist())
-                right += text.rstrip(" ") == completions[i]
-    model.train()
-    return right / len(prompts)
+# ---------------------------------------------------------------- the check, charged to nobody
+@dataclass
+class Race:
+    """Time to each check set's target, on a clock that runs only while training."""
+
+    name: str
+    target: float
+    history: list[dict] = field(default_factory=list)
+    seconds_to: dict = field(default_factory=dict)  # check set -> training seconds when first >= target
+    steps_to: dict = field(default_factory=dict)
+    train_seconds: float = 0.0
+    check_seconds: float = 0.0
+    steps: int = 0
+
+    def record(self, step: int, train_seconds: float, scores: dict[str, float], check_seconds: float) -> bool:
+        """Stores a check (the time each set FIRST reaches the target); True when every set is at the target now,
+        so a model that reached one set and then fell back keeps training."""
+        self.check_seconds += check_seconds
+        self.history.append({"step": step, "train_s": train_seconds, **scores})
+        for name, score in scores.items():
+            if score >= self.target and name not in self.seconds_to:
+                self.seconds_to[name], self.steps_to[name] = train_seconds, step
+        return all(score >= self.target for score in scores.values())
 
 
-def seed_training_run(data, model_shape: dict, batch_size: int, learning_rate: float, target: float,
-                      budget_s: float, eval_every: int, seed: int = 0, max_steps: int | None = None) -> dict:
-    """Trains a PlainGPT with the seeds' loop until held-out exact match >= target or the wall-clock budget is spent.
+def check_sets(cache_dir: str, size: int = 1000) -> dict[str, list[Problem]]:
+    """Held-out problems of the add3 preset's TEST split (never trained on by any contestant): the first `size`
+    full-width ones and the first `size` of all (operand lengths uniform)."""
+    test = load_traces(parse_train_args(["--preset", "add3"]).data, cache_dir)["test"]
+    problems = [("+", int(a), int(b)) for a, b in zip(test["a"], test["b"])]
+    full_width = [p for p in problems if p[1] >= 100 and p[2] >= 100][:size]
+    return {"full_width": full_width, "easy": problems[:size]}
 
-    Optimizer settings are hf_arith's preset values (AdamW, warmup then cosine over the budgeted steps), so the loop
-    and the data layout are what differ. Returns the history and the figures the report needs.
-    """
+
+class Contestant:
+    """A plain loop's model with its text format: encodes problems, makes batches, scores a check set."""
+
+    def __init__(self, tokenizer, pad_width, model: PlainGPT):
+        self.tokenizer, self.pad_width, self.model = tokenizer, pad_width, model
+
+    def batch(self, problems: list[Problem]):
+        examples = [dict(zip(("prompt", "completion"), make_trace(a, op, b, "reversed", self.pad_width)))
+                    for op, a, b in problems]
+        collated = AnswerOnlyCollator(self.tokenizer)(examples)
+        positions = (collated["attention_mask"].cumsum(-1) - 1).clamp(min=0)
+        return collated["input_ids"], positions, collated["attention_mask"], collated["labels"]
+
+    def loss(self, problems: list[Problem]) -> torch.Tensor:
+        ids, positions, mask, labels = self.batch(problems)
+        T = ids.shape[1]
+        attend = torch.ones(T, T, dtype=torch.bool).tril()[None, None] & mask[:, None, None, :].bool()
+        attend = attend | torch.eye(T, dtype=torch.bool)[None, None]  # a padding row sees itself: finite softmax
+        logits = self.model(ids, positions, attend)
+        return F.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]), labels[:, 1:].reshape(-1),
+                               ignore_index=-100)
+
+    @torch.no_grad()
+    def exact_match(self, problems: list[Problem], batch_size: int = 1000) -> float:
+        """Greedy generation without a cache (prompts of one length batched together), whole completion + EOS."""
+        self.model.eval()
+        eos, right = self.tokenizer.eos_token_id, 0
+        by_length: dict[int, list[int]] = {}
+        prompts = [encode(self.tokenizer, make_prompt(a, op, b, self.pad_width)) for op, a, b in problems]
+        for i, p in enumerate(prompts):
+            by_length.setdefault(len(p), []).append(i)
+        for rows in by_length.values():
+            for start in range(0, len(rows), batch_size):
+                chunk = rows[start : start + batch_size]
+                idx = torch.tensor([prompts[i] for i in chunk])
+                references = [encode(self.tokenizer, make_completion(problems[i][1], "+", problems[i][2], "reversed",
+                                                                     self.pad_width)) + [eos] for i in chunk]
+                for _ in range(max(map(len, references))):
+                    idx = torch.cat([idx, self.model(idx)[:, -1].argmax(-1, keepdim=True)], dim=1)
+                for row, reference in zip(idx[:, len(prompts[chunk[0]]):].tolist(), references):
+                    right += row[: len(reference)] == reference
+        self.model.train()
+        return right / len(problems)
+
+
+def fair_loop(name: str, tokenizer, train_problems: list[Problem], checks: dict, seed: int, target: float,
+              max_steps: int = 800, check_every: int = 50, batch_size: int = 256, budget_s: float = 600.0) -> Race:
+    """The fair plain loop: hf_arith's model shape, data, format and the Trainer's optimizer, in plain PyTorch."""
     torch.manual_seed(seed)
-    train, validation = data["train"], data["validation"]
-    encoding = SeedEncoding(list(train["prompt"]) + list(validation["prompt"]),
-                            list(train["completion"]) + list(validation["completion"]))
-    x_all, y_all = encoding.tensors(list(train["prompt"]), list(train["completion"]))
-    model = PlainGPT(len(encoding.stoi), encoding.length, **model_shape).train()
-    optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, betas=(0.9, 0.99), weight_decay=0.1)
-    generator = torch.Generator().manual_seed(seed)
-    history, step, elapsed, reached = [], 0, 0.0, None
-    start = time.perf_counter()
-    while elapsed < budget_s and (max_steps is None or step < max_steps):
-        rows = torch.randint(len(x_all), (batch_size,), generator=generator)
-        loss = model(x_all[rows], y_all[rows])[1]
+    n_positions = len(encode(tokenizer, make_prompt(999, "+", 999, 3))) + len(make_completion(999, "+", 999,
+                                                                                              "reversed", 3)) + 1
+    model = PlainGPT(tokenizer.vocab_size, n_positions, 128, 2, 4, rope=False).train()
+    contestant = Contestant(tokenizer, 3, model)
+    optimizer = torch.optim.AdamW(trainer_param_groups(model, 0.1), lr=3e-3, betas=(0.9, 0.99), eps=1e-8)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: warmup_cosine(step, 30, max_steps))
+    order, rng = [], random.Random(seed)
+    race = Race(name, target)
+    for step in range(1, max_steps + 1):
+        start = time.perf_counter()
+        if len(order) < batch_size:  # shuffled epochs, as the Trainer's sampler
+            epoch = list(range(len(train_problems)))
+            rng.shuffle(epoch)
+            order += epoch
+        batch, order = [train_problems[i] for i in order[:batch_size]], order[batch_size:]
+        loss = contestant.loss(batch)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        schedule.step()
+        race.train_seconds += time.perf_counter() - start
+        race.steps = step
+        if step % check_every == 0 or step == max_steps:
+            checked = time.perf_counter()
+            scores = {set_name: contestant.exact_match(problems) for set_name, problems in checks.items()}
+            if race.record(step, race.train_seconds, scores, time.perf_counter() - checked):
+                break
+        if race.train_seconds > budget_s:
+            break
+    return race
+
+
+def seeds_loop(train_seed: int, checks: dict, target: float, budget_s: float, check_every: int = 50) -> Race:
+    """Seed 001 as the notebook ran it (see the module docstring), stopped by the same check."""
+    torch.manual_seed(train_seed)
+    rng = random.Random(train_seed)
+    held_out = {p for problems in checks.values() for p in problems}
+    chars = "0123456789+= "
+    stoi = {c: i for i, c in enumerate(chars)}
+    length = len("999+999=") + len("1998") + 1  # every string right-padded with spaces to this length
+
+    def encode_row(a, b):
+        prompt, answer = f"{a}+{b}=", str(a + b)[::-1]
+        return [stoi[c] for c in (prompt + answer).ljust(length)], len(prompt)
+
+    model = PlainGPT(len(chars), length, 128, 4, 4, rope=True).train()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.01)  # constant, decay on everything
+
+    class SeedContestant:
+        @torch.no_grad()
+        def exact_match(self, problems):
+            model.eval()
+            right = 0
+            by_length: dict[int, list[Problem]] = {}
+            for p in problems:
+                by_length.setdefault(len(f"{p[1]}+{p[2]}="), []).append(p)
+            for prompt_length, group in by_length.items():
+                idx = torch.tensor([[stoi[c] for c in f"{a}+{b}="] for _, a, b in group])
+                for _ in range(length - prompt_length):
+                    idx = torch.cat([idx, model(idx)[:, -1].argmax(-1, keepdim=True)], dim=1)
+                for row, (_, a, b) in zip(idx[:, prompt_length:].tolist(), group):
+                    right += "".join(chars[t] for t in row).rstrip(" ") == str(a + b)[::-1]
+            model.train()
+            return right / len(problems)
+
+    contestant = SeedContestant()
+    race = Race("seeds_loop", target)
+    step = 0
+    while race.train_seconds < budget_s:
+        start = time.perf_counter()
+        rows, prompt_lengths = [], []
+        while len(rows) < 256:
+            a, b = rng.randint(0, 999), rng.randint(0, 999)
+            if ("+", a, b) not in held_out:
+                row, prompt_length = encode_row(a, b)
+                rows.append(row)
+                prompt_lengths.append(prompt_length)
+        ids = torch.tensor(rows)
+        x, y = ids[:, :-1], ids[:, 1:].clone()
+        for r, prompt_length in enumerate(prompt_lengths):
+            y[r, : prompt_length - 1] = -1  # no loss while the input is still inside the prompt
+        logits = model(x)
+        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1), ignore_index=-1)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
         step += 1
-        if eval_every and step % eval_every == 0:
-            accuracy = seed_exact_match(model, encoding, list(validation["prompt"]), list(validation["completion"]))
-            elapsed = time.perf_counter() - start
-            history.append({"step": step, "elapsed_s": elapsed, "loss": loss.item(), "exact_match": accuracy})
-            if accuracy >= target:
-                reached = elapsed
+        race.train_seconds += time.perf_counter() - start
+        race.steps = step
+        if step % check_every == 0:
+            checked = time.perf_counter()
+            scores = {name: contestant.exact_match(problems) for name, problems in checks.items()}
+            if race.record(step, race.train_seconds, scores, time.perf_counter() - checked):
                 break
-        elapsed = time.perf_counter() - start
-    return {"model": model, "encoding": encoding, "steps": step, "train_s": elapsed, "seconds_to_target": reached,
-            "history": history, "parameters": sum(p.numel() for p in model.parameters())}
+    return race
 
 
-# ---------------------------------------------------------------- the three measurements
-def _training_preset_data(preset: str, cache_dir: str, **extra):
-    """The data a training preset trains on (with `extra` settings changed)."""
-    spec = parse_train_args(["--preset", preset])
-    return load_traces(data_preset("custom", **{**spec.data.data_settings(), **extra}), cache_dir)
+def hf_arith_run(seed: int, checks: dict, target: float, workdir: str, cache_dir: str, check_every: int = 50
+                 ) -> Race:
+    """`hf-arith train` with the add3 preset; the Trainer's own evaluation is off, the same check runs as a
+    callback on the same cadence, and its time is taken off the clock."""
+    from transformers import TrainerCallback
+
+    from hf_arith.evaluation.scoring import evaluate_problems
+
+    race = Race("hf_arith", target)
+
+    class Check(TrainerCallback):
+        """Training time = wall time since training began minus the checks (data loading and the Trainer's own
+        bookkeeping count, as they do for the plain loops)."""
+
+        def on_train_begin(self, args, state, control, **kwargs):
+            self.start = time.perf_counter()
+
+        def on_step_end(self, args, state, control, model=None, processing_class=None, **kwargs):
+            race.train_seconds = time.perf_counter() - self.start - race.check_seconds
+            race.steps = state.global_step
+            if state.global_step % check_every and state.global_step != state.max_steps:
+                return
+            checked = time.perf_counter()
+            scores = {name: evaluate_problems(model, processing_class, problems, "reversed", 3)["exact_match"]
+                      for name, problems in checks.items()}
+            model.train()
+            if race.record(state.global_step, race.train_seconds, scores, time.perf_counter() - checked):
+                control.should_training_stop = True
+
+    spec = parse_train_args(["--preset", "add3", "--seed", str(seed), "--output_dir", f"{workdir}/hf_arith-{seed}",
+                             "--overwrite_output_dir", "true", "--data_cache_dir", cache_dir, "--eval_strategy", "no",
+                             "--save_strategy", "no", "--suites", "test", "--disable_tqdm", "true"])
+    train(spec, callbacks=[Check()])
+    return race
 
 
-def time_to_accuracy(preset: str, target: float, baseline_budget_s: float, workdir: str, cache_dir: str) -> dict:
-    output_dir = os.path.join(workdir, preset)
-    results = train(parse_train_args(["--preset", preset, "--output_dir", output_dir, "--disable_tqdm", "true",
-                                      "--target_exact_match", str(target), "--data_cache_dir", cache_dir]))
-    settings = model = get_training_preset(preset)
-    # the seeds' format for the same problems: reversed answers, no zero padding, characters
-    seed_data = _training_preset_data(preset, cache_dir, zero_pad=False)
-    baseline = seed_training_run(
-        seed_data, dict(n_embd=model["n_embd"], n_layer=model["n_layer"], n_head=model["n_head"]),
-        settings["per_device_train_batch_size"], settings["learning_rate"], target,
-        baseline_budget_s, eval_every=settings["eval_steps"])
-    baseline_test = seed_exact_match(baseline["model"], baseline["encoding"], list(seed_data["test"]["prompt"]),
-                                     list(seed_data["test"]["completion"]))
-    return {
-        "hf_arith": {"seconds_to_target": results.seconds_to_target, "train_s": results.train_runtime_s,
-                     "steps": results.global_step, "test_exact_match": results.evaluation["test"]["exact_match"],
-                     "parameters": results.parameters, "output_dir": output_dir},
-        "seed_loop": {"seconds_to_target": baseline["seconds_to_target"], "train_s": baseline["train_s"],
-                      "steps": baseline["steps"], "test_exact_match": baseline_test,
-                      "parameters": baseline["parameters"], "history": baseline["history"]},
-        "target": target,
-    }
+def fair_data(cache_dir: str) -> list[Problem]:
+    """The add3 preset's training split: the data hf_arith trains on, for the fair loops too."""
+    train_split = load_traces(parse_train_args(["--preset", "add3"]).data, cache_dir)["train"]
+    return [("+", int(a), int(b)) for a, b in zip(train_split["a"], train_split["b"])]
 
 
-def training_throughput(preset: str, steps: int, cache_dir: str, workdir: str) -> dict:
-    """Examples/s and tokens/s over `steps` optimizer steps (no evaluation), hf_arith's Trainer vs the seeds' loop."""
-    from hf_arith.training.collator import AnswerOnlyCollator
-    from hf_arith.training.tasks import make_task
-
-    settings = get_training_preset(preset)
-    batch = settings["per_device_train_batch_size"]
-    spec = parse_train_args(["--preset", preset, "--output_dir", os.path.join(workdir, "throughput"),
-                             "--disable_tqdm", "true", "--max_steps", str(steps), "--eval_strategy", "no",
-                             "--save_strategy", "no", "--target_exact_match", "1", "--data_cache_dir", cache_dir])
-    results = train(spec)
-    hf_examples_s = steps * batch / results.train_runtime_s
-    data = _training_preset_data(preset, cache_dir)
-    tokenizer = make_task(spec).build_tokenizer()
-    collate = AnswerOnlyCollator(tokenizer)
-    # tokens the model processes per example: a batch is padded to its longest row
-    widths = [collate([data["train"][i] for i in range(start, start + batch)])["input_ids"].shape[1]
-              for start in range(0, 20 * batch, batch)]
-    hf_tokens_per_example = sum(widths) / len(widths)
-
-    seed_data = _training_preset_data(preset, cache_dir, zero_pad=False)
-    model = settings
-    baseline = seed_training_run(seed_data, dict(n_embd=model["n_embd"], n_layer=model["n_layer"],
-                                                 n_head=model["n_head"]),
-                                 batch, settings["learning_rate"], target=2.0, budget_s=math.inf,
-                                 eval_every=0, max_steps=steps)
-    seed_examples_s = steps * batch / baseline["train_s"]
-    seed_tokens_per_example = baseline["encoding"].length - 1
-    return {
-        "steps": steps, "batch_size": batch,
-        "hf_arith": {"examples_per_s": hf_examples_s, "tokens_per_s": hf_examples_s * hf_tokens_per_example,
-                     "tokens_per_example": hf_tokens_per_example},
-        "seed_loop": {"examples_per_s": seed_examples_s, "tokens_per_s": seed_examples_s * seed_tokens_per_example,
-                      "tokens_per_example": seed_tokens_per_example},
-    }
-
-
-def evaluation_speed(model_dir: str, num_problems: int, batch_size: int, cache_dir: str) -> dict:
-    """Problems/s of greedy generation on the same trained model: generate with the KV cache, generate without it,
-    and the seeds' loop (whole-sequence forward per token, a fixed number of steps, no early stop)."""
-    from hf_arith.loading import load_model_folder
-
-    loaded = load_model_folder(model_dir)
-    model, tokenizer = loaded.model, loaded.tokenizer
-    data = load_traces(ArithmeticDataSettings.from_saved(loaded.settings), cache_dir)
-    test = data["test"].select(range(min(num_problems, len(data["test"]))))
-    prompts, references = list(test["prompt"]), list(test["completion"])
-    new_tokens = max(len(encode(tokenizer, r)) for r in references) + 1
-    figures = {}
-    for name, use_cache in (("generate_kv_cache", True), ("generate_no_cache", False)):
-        start = time.perf_counter()
-        predictions = generate_completions(model, tokenizer, prompts, new_tokens, batch_size, use_cache=use_cache)
-        seconds = time.perf_counter() - start
-        figures[name] = {"problems_per_s": len(prompts) / seconds,
-                         "exact_match": arith_metrics([p.text for p in predictions], references)["exact_match"]}
-
-    id_to_token = {i: t for t, i in tokenizer.get_vocab().items()}
-    start = time.perf_counter()
-    right = 0
-    for begin in range(0, len(prompts), batch_size):
-        chunk = prompts[begin : begin + batch_size]
-        ids, mask = left_pad([encode(tokenizer, p) for p in chunk], tokenizer.pad_token_id)
-
-        def logits_of(t, mask=mask):
-            full = torch.cat([mask, torch.ones(t.shape[0], t.shape[1] - mask.shape[1], dtype=torch.long)], dim=1)
-            return model(input_ids=t, attention_mask=full).logits
-
-        out = seed_greedy(logits_of, ids, new_tokens)
-        for row, reference in zip(out.tolist(), references[begin : begin + batch_size]):
-            text = "".join(id_to_token[t] for t in row)
-            right += text.split(tokenizer.eos_token)[0] == reference
-    seconds = time.perf_counter() - start
-    figures["seed_loop_no_cache"] = {"problems_per_s": len(prompts) / seconds, "exact_match": right / len(prompts)}
-    return {"num_problems": len(prompts), "batch_size": batch_size, "new_tokens": new_tokens, **figures}
-
-
-# ---------------------------------------------------------------- the report
 def machine_line() -> str:
     return hardware_description("cuda" if torch.cuda.is_available() else "cpu")
-
-
-def markdown_table(report: dict) -> str:
-    tta, thr, ev = report["time_to_accuracy"], report["training_throughput"], report["evaluation"]
-
-    def secs(value, budget):
-        return f"{value:.1f} s" if value is not None else f"not reached in {budget:.0f} s"
-
-    last = tta["seed_loop"]["history"][-1]["exact_match"] if tta["seed_loop"]["history"] else float("nan")
-    rows = [
-        "| figure | hf_arith | seeds' loop | ratio |",
-        "|---|---|---|---|",
-        f"| time to {100 * tta['target']:.1f} % held-out exact match ({report['preset']}) | "
-        f"{secs(tta['hf_arith']['seconds_to_target'], tta['hf_arith']['train_s'])} | "
-        f"{secs(tta['seed_loop']['seconds_to_target'], report['baseline_budget_s'])} "
-        f"(validation {100 * last:.1f} % at the end) | "
-        + (f"{tta['seed_loop']['seconds_to_target'] / tta['hf_arith']['seconds_to_target']:.1f}x"
-           if tta["seed_loop"]["seconds_to_target"] and tta["hf_arith"]["seconds_to_target"] else "n/a") + " |",
-        f"| test exact match (10k, greedy) | {100 * tta['hf_arith']['test_exact_match']:.2f} % | "
-        f"{100 * tta['seed_loop']['test_exact_match']:.2f} % | |",
-        f"| training examples/s ({thr['steps']} steps, batch {thr['batch_size']}) | "
-        f"{thr['hf_arith']['examples_per_s']:,.0f} | {thr['seed_loop']['examples_per_s']:,.0f} | "
-        f"{thr['hf_arith']['examples_per_s'] / thr['seed_loop']['examples_per_s']:.2f}x |",
-        f"| training tokens/s (tokens per example: {thr['hf_arith']['tokens_per_example']:.1f} vs "
-        f"{thr['seed_loop']['tokens_per_example']}) | {thr['hf_arith']['tokens_per_s']:,.0f} | "
-        f"{thr['seed_loop']['tokens_per_s']:,.0f} | "
-        f"{thr['hf_arith']['tokens_per_s'] / thr['seed_loop']['tokens_per_s']:.2f}x |",
-        f"| eval problems/s, generate + KV cache vs seeds' uncached loop ({ev['num_problems']:,} problems, "
-        f"batch {ev['batch_size']}) | {ev['generate_kv_cache']['problems_per_s']:,.0f} | "
-        f"{ev['seed_loop_no_cache']['problems_per_s']:,.0f} | "
-        f"{ev['generate_kv_cache']['problems_per_s'] / ev['seed_loop_no_cache']['problems_per_s']:.2f}x |",
-        f"| eval problems/s, generate without cache | {ev['generate_no_cache']['problems_per_s']:,.0f} | | |",
-    ]
-    return f"Machine: {report['machine']}\n\n" + "\n".join(rows) + "\n"
-
-
-def run_benchmarks(output_dir: str, preset: str = "add3", target: float = 0.995, baseline_budget_s: float = 300.0,
-                   throughput_steps: int = 100, eval_problems: int = 10_000, eval_batch_size: int = 1000,
-                   cache_dir: str | None = None) -> dict:
-    if not 0 < target <= 1:
-        raise ValueError(f"target must be in (0, 1], got {target}")
-    for name, value in (("baseline_budget_s", baseline_budget_s), ("throughput_steps", throughput_steps),
-                        ("eval_problems", eval_problems), ("eval_batch_size", eval_batch_size)):
-        if value <= 0:
-            raise ValueError(f"{name} must be positive, got {value}")
-    os.makedirs(output_dir, exist_ok=True)
-    with tempfile.TemporaryDirectory() as workdir:
-        cache_dir = cache_dir or os.path.join(workdir, "cache")
-        tta = time_to_accuracy(preset, target, baseline_budget_s, workdir, cache_dir)
-        evaluation = evaluation_speed(tta["hf_arith"]["output_dir"], eval_problems, eval_batch_size, cache_dir)
-        throughput = training_throughput(preset, throughput_steps, cache_dir, workdir)
-    tta["hf_arith"].pop("output_dir")
-    report = {"preset": preset, "machine": machine_line(), "baseline_budget_s": baseline_budget_s,
-              "time_to_accuracy": tta, "training_throughput": throughput, "evaluation": evaluation}
-    with open(os.path.join(output_dir, "bench.json"), "w") as f:
-        json.dump(report, f, indent=1)
-    table = markdown_table(report)
-    with open(os.path.join(output_dir, "bench.md"), "w") as f:
-        f.write(table)
-    return report

@@ -323,3 +323,33 @@ def test_held_out_capacity_is_checked_before_generating(tmp_path):
     with pytest.raises(ValueError, match="held-out splits may take only 25 problems"):
         ArithmeticTraces(config_name="add3", cache_dir=str(tmp_path), max_digits=1, train_size=10,
                          validation_size=40, test_size=40)
+
+
+@pytest.mark.parametrize("fmt, expected", [
+    # 345 / 7 with operands padded to 3 digits: steps for the digits 0, 3, 4, 5 of "345" -> 3, 34, 65
+    ("cot_div_unpadded", "3=0r3;34=4r6;65=9r2=049r002"),
+    ("cot_div_fixed", "0003=0r003;0034=4r006;0065=9r002=049r002"),  # current 4 digits, remainder 3: fixed places
+    # current, quotient digit, q * 7 in brackets, remainder, each written least significant digit first
+    ("cot_div_product", "3000=0[0000]300;4300=4[8200]600;5600=9[3600]200=049r002"),
+])
+def test_division_layouts(fmt, expected):
+    assert make_trace(345, "/", 7, fmt, pad_width=3) == ("345/007=", expected)
+    verdict = verify_trace("345/007=", expected, fmt)
+    assert verdict.valid and verdict.num_steps == 4
+    wrong_digit = expected.replace("=4", "=5", 1)  # the second quotient digit
+    assert verify_trace("345/007=", wrong_digit, fmt).first_error_step == 1
+    assert make_completion(12, "+", 3, fmt) == make_completion(12, "+", 3, "cot")  # + - x are cot's
+
+
+def test_the_verifier_and_the_writers_agree_on_what_cot_means_for_division():
+    from hf_arith.data import verify
+    from hf_arith.data.traces import DIVISION_LAYOUT
+
+    assert verify.DIVISION_COT == f"cot_div_{DIVISION_LAYOUT}"
+    assert make_completion(345, "/", 7, "cot", 3) == make_completion(345, "/", 7, verify.DIVISION_COT, 3)
+
+
+def test_a_trace_valid_in_several_formats_says_so():
+    assert verify_trace("11+0=", "11").format == "plain|reversed"  # a palindrome: no way to tell
+    assert verify_trace("12+0=", "21").format == "reversed"
+    assert verify_trace("11+0=", "11", "reversed").format == "reversed"  # the model's own format decides

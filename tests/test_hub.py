@@ -8,7 +8,7 @@ import textwrap
 import pytest
 import torch
 
-from hf_arith import AlignedPairTokenizer, ArithGPTConfig, ArithGPTForCausalLM, CharTokenizer
+from hf_arith import AlignedPairTokenizer, ArithGPTConfig, ArithGPTForCausalLM, CharTokenizer, CharTokenizerFast
 
 REMOTE_USER = textwrap.dedent(
     """
@@ -39,7 +39,7 @@ REMOTE_USER = textwrap.dedent(
 )
 
 
-@pytest.mark.parametrize("tokenizer", [CharTokenizer(), AlignedPairTokenizer(max_digits=3)])
+@pytest.mark.parametrize("tokenizer", [CharTokenizer(), CharTokenizerFast(), AlignedPairTokenizer(max_digits=3)])
 def test_trust_remote_code_load_without_the_package(tokenizer, tmp_path):
     torch.manual_seed(0)
     config = ArithGPTConfig(vocab_size=tokenizer.vocab_size, n_embd=32, n_head=2, n_layer=1, position_embedding="rope",

@@ -102,7 +102,8 @@ def test_bad_max_digits(bad):
 def test_save_and_auto_load(tokenizer, tmp_path):
     tokenizer.save_pretrained(tmp_path)
     loaded = AutoTokenizer.from_pretrained(tmp_path)
-    assert type(loaded) is type(tokenizer)
+    # a CharTokenizer folder loads as its `tokenizers` twin by default (the same ids: test_tokenization_fast.py)
+    assert type(loaded).__name__ == type(tokenizer).__name__ + ("Fast" if type(tokenizer) is CharTokenizer else "")
     assert loaded.get_vocab() == tokenizer.get_vocab()
     assert loaded.padding_side == "left"
     assert getattr(loaded, "max_digits", None) == getattr(tokenizer, "max_digits", None)

@@ -21,7 +21,12 @@ Formats (completion shown for 345+678 / 386*273):
 import re
 
 OPERATIONS = ("+", "-", "*", "/")
-FORMATS = ("plain", "reversed", "reverse_cot", "sum_cot", "reverse_sum_cot", "cot")
+# Ways to write each step of a long division: as cot_div_<layout>, a format that is `cot` for + - * and writes division
+# with that layout; `cot` itself writes division with DIVISION_LAYOUT (the one measured best, see the README).
+DIVISION_LAYOUTS = ("unpadded", "fixed", "product")
+DIVISION_LAYOUT = "unpadded"
+FORMATS = ("plain", "reversed", "reverse_cot", "sum_cot", "reverse_sum_cot", "cot",
+           *(f"cot_div_{layout}" for layout in DIVISION_LAYOUTS))
 MULTIPLICATION_ONLY_FORMATS = ("sum_cot", "reverse_sum_cot")
 # Seed 000's four multiplication formats, in the order of its comparison.
 MULTIPLICATION_FORMATS = ("plain", "reverse_cot", "sum_cot", "reverse_sum_cot")
@@ -146,13 +151,29 @@ def _sum_cot(a_text: str, b: int, reverse: bool, pad_width: int | None = None) -
     return "+".join(terms)
 
 
-def _long_division_cot(a_text: str, b: int) -> str:
+def _long_division_cot(a_text: str, b_text: str, layout: str) -> str:
+    """One step per digit of a: the running value `current` (remainder * 10 + the digit), its quotient digit q and
+    remainder r. unpadded: 'current=qrr'; fixed: the same with current and r zero-padded to b's width + 1 and b's width
+    (a fixed position for every digit); product: current, q, q * b in brackets and r, each number written least
+    significant digit first, so r = current - q * b is a column-by-column subtraction."""
+    b = int(b_text)
+    width_current, width_r = len(b_text) + 1, len(b_text)  # current < 10 b, r < b
     steps, remainder = [], 0
     for ch in a_text:
         current = remainder * 10 + int(ch)
         digit, remainder = divmod(current, b)
-        steps.append(f"{current}={digit}r{remainder}")
+        if layout == "unpadded":
+            steps.append(f"{current}={digit}r{remainder}")
+        elif layout == "fixed":
+            steps.append(f"{_pad(current, width_current)}={digit}r{_pad(remainder, width_r)}")
+        else:
+            steps.append(f"{_pad(current, width_current)[::-1]}={digit}[{_pad(digit * b, width_current)[::-1]}]"
+                         f"{_pad(remainder, width_r)[::-1]}")
     return ";".join(steps)
+
+
+def division_layout(fmt: str) -> str:
+    return fmt.removeprefix("cot_div_") if fmt.startswith("cot_div_") else DIVISION_LAYOUT
 
 
 def make_completion(a: int, op: str, b: int, fmt: str = "plain", pad_width: int | None = None) -> str:
@@ -167,10 +188,10 @@ def make_completion(a: int, op: str, b: int, fmt: str = "plain", pad_width: int 
     if fmt == "reverse_cot":
         return f"{reverse_answer(answer)}={answer}"
     a_text, b_text = _operand_text(a, pad_width), _operand_text(b, pad_width)
-    if fmt in ("sum_cot", "reverse_sum_cot") or (fmt == "cot" and op == "*"):
+    if fmt in ("sum_cot", "reverse_sum_cot") or (fmt.startswith("cot") and op == "*"):
         return f"{_sum_cot(a_text, b, reverse=fmt != 'sum_cot', pad_width=pad_width)}={answer}"
     steps = {"+": _addition_cot, "-": _subtraction_cot}.get(op)
-    steps_text = steps(a_text, b_text) if steps else _long_division_cot(a_text, b)
+    steps_text = steps(a_text, b_text) if steps else _long_division_cot(a_text, b_text, division_layout(fmt))
     return f"{steps_text}={answer}"
 
 
@@ -218,5 +239,10 @@ def max_completion_length(op: str, fmt: str, max_digits: int) -> int:
         return 8 * d + (d - 1) + 1 + answer
     if op == "-":  # sign, then "x-y-b=BD" per column
         return 1 + 8 * d + (d - 1) + 1 + answer
+    layout = division_layout(fmt)
+    if layout == "fixed":  # "current=QrR": d + 1, 1, 1, 1, d characters per digit of a
+        return d * (2 * d + 4) + (d - 1) + 1 + answer
+    if layout == "product":  # "current=Q[P]R": d + 1, 1, 1, 1, d + 1, 1, d
+        return d * (3 * d + 6) + (d - 1) + 1 + answer
     # "current=QrR" per digit of a; at step j (0-based) current and R are at most j + 1 digits: sum of 2(j+1) + 3
     return d * d + 4 * d + (d - 1) + 1 + answer

@@ -10,17 +10,21 @@ import re
 from dataclasses import dataclass
 
 PROMPT_PATTERN = re.compile(r"(\d+)([+\-*/])(\d+)=")
+DIVISION_FORMATS = ("cot_div_unpadded", "cot_div_fixed", "cot_div_product")
+# What "cot" means for division; kept here (not imported from the writers) and compared with them by a test.
+DIVISION_COT = "cot_div_unpadded"
 CANDIDATE_FORMATS = {
     "+": ("plain", "reversed", "reverse_cot", "cot"),
     "-": ("plain", "reversed", "reverse_cot", "cot"),
     "*": ("plain", "reversed", "reverse_cot", "sum_cot", "reverse_sum_cot"),
-    "/": ("plain", "reversed", "reverse_cot", "cot"),
+    "/": ("plain", "reversed", "reverse_cot", *DIVISION_FORMATS),
 }
 
 
 @dataclass(frozen=True)
 class TraceVerdict:
-    """format: the format the completion was read as; answer_correct: the final answer has the right value;
+    """format: the format the completion was read as ('a|b' when several formats read it as valid);
+    answer_correct: the final answer has the right value;
     valid: every step is right; first_error_step: index of the first wrong step (None if valid), where steps are
     numbered in writing order and the final answer is the last; num_steps: steps the format expects."""
 
@@ -89,12 +93,25 @@ def _product_steps(a_text, b, reverse, width=None):
     return steps
 
 
-def _division_steps(a_text, b):
+def _division_steps(a_text, b_text, fmt):
+    b = int(b_text)
+    wide, narrow = len(b_text) + 1, len(b_text)
+
+    def fixed(value, width, reverse=False):
+        text = str(value).rjust(width, "0")
+        return text[::-1] if reverse else text
+
     steps, remainder = [], 0
     for ch in a_text:
         current = remainder * 10 + int(ch)
-        steps.append(f"{current}={current // b}r{current % b}")
-        remainder = current % b
+        quotient, remainder = current // b, current % b
+        if fmt == "cot_div_unpadded":
+            steps.append(f"{current}={quotient}r{remainder}")
+        elif fmt == "cot_div_fixed":
+            steps.append(f"{fixed(current, wide)}={quotient}r{fixed(remainder, narrow)}")
+        else:
+            steps.append(f"{fixed(current, wide, True)}={quotient}[{fixed(quotient * b, wide, True)}]"
+                         f"{fixed(remainder, narrow, True)}")
     return steps
 
 
@@ -135,7 +152,7 @@ def _verdict_with(a_text, op, b_text, completion, fmt, product_width=None) -> Tr
     elif op == "*":
         expected_steps = _product_steps(a_text, b, reverse=fmt != "sum_cot", width=product_width)
     else:
-        expected_steps = _division_steps(a_text, b)
+        expected_steps = _division_steps(a_text, b_text, fmt)
 
     num_steps = len(expected_steps) + 1
     first_error = None
@@ -157,8 +174,10 @@ def _verdict_with(a_text, op, b_text, completion, fmt, product_width=None) -> Tr
 def verify_trace(prompt: str, completion: str, fmt: str | None = None) -> TraceVerdict:
     """Checks `completion` against the problem in `prompt` (e.g. '345+678=').
 
-    With `fmt=None` every format possible for the operation is tried: a completion valid in any of them is valid;
-    otherwise the verdict of the format read furthest before its first error is returned.
+    Pass the model's format: a completion is then judged in that format only. With `fmt=None` (a free-standing
+    trace) every format possible for the operation is tried: a completion valid in exactly one of them gets that
+    format's verdict; valid in several, the verdict's format names them all ('plain|reversed'), since the reading
+    is ambiguous; valid in none, the verdict of the format read furthest before its first error is returned.
     Raises ValueError for a prompt that is not a problem or a format that does not exist for its operation.
     """
     match = PROMPT_PATTERN.fullmatch(prompt)
@@ -169,15 +188,22 @@ def verify_trace(prompt: str, completion: str, fmt: str | None = None) -> TraceV
         raise ValueError(f"division by zero in prompt {prompt!r}")
     formats = CANDIDATE_FORMATS[op]
     if fmt is not None:
-        if fmt == "cot" and op == "*":
+        if fmt.startswith("cot") and op == "*":
             fmt = "reverse_sum_cot"
+        elif fmt == "cot" and op == "/":
+            fmt = DIVISION_COT
+        elif fmt.startswith("cot_div_") and op in "+-":
+            fmt = "cot"  # a division layout changes nothing for + and -
         if fmt not in formats:
             raise ValueError(f"format {fmt!r} does not exist for {op!r}; expected one of {formats}")
         formats = (fmt,)
     verdicts = [_verdict(a_text, op, b_text, completion, f) for f in formats]
-    for verdict in verdicts:
-        if verdict.valid:
-            return verdict
+    valid = [v for v in verdicts if v.valid]
+    if len(valid) > 1:
+        # e.g. '11+0=' completed with '11' is right as plain and as reversed: the verdict says it cannot tell
+        return TraceVerdict("|".join(v.format for v in valid), True, True, None, valid[0].num_steps)
+    if valid:
+        return valid[0]
     return max(verdicts, key=lambda v: (v.first_error_step, v.answer_correct))
 
 

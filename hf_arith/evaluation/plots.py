@@ -63,7 +63,8 @@ def save_training_curves(history: list[dict], path: str, metric: str) -> None:
     axes[0].set_xlabel("training seconds")
     axes[0].set_ylabel("loss (nats/token)")
     axes[0].set_yscale("log")
-    axes[0].legend()
+    if losses or (metric == "eval_loss" and evals):
+        axes[0].legend()
     if metric != "eval_loss" and evals:
         axes[1].plot([t for t, _ in evals], [100 * v for _, v in evals], marker=".")
         axes[1].set_ylabel("validation exact match %")

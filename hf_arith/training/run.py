@@ -115,7 +115,8 @@ def check_output_dir(spec: TrainSpec, resuming: bool) -> None:
         raise ValueError(f"cannot write to output folder {output_dir!r}: {error.strerror}") from None
 
 
-def train(spec: TrainSpec) -> TrainResults:
+def train(spec: TrainSpec, callbacks: list | None = None) -> TrainResults:
+    """Runs one training as `spec` says; `callbacks` are extra TrainerCallbacks (e.g. a benchmark's own check)."""
     task = make_task(spec)  # arithmetic or corpus: decided here, once
     resume = resolve_resume(spec)
     check_output_dir(spec, resuming=resume is not None)
@@ -135,7 +136,8 @@ def train(spec: TrainSpec) -> TrainResults:
     if resume is not None:
         timing.resume_from(resume)  # the history and training time before the checkpoint count too
     trainer = Trainer(model=model, args=spec.training, train_dataset=train_dataset, eval_dataset=eval_dataset,
-                      processing_class=tokenizer, callbacks=[timing], **task.trainer_pieces(tokenizer))
+                      processing_class=tokenizer, callbacks=[timing, *(callbacks or [])],
+                      **task.trainer_pieces(tokenizer))
     parameters = sum(p.numel() for p in model.parameters())
     logger.info("preset %s: %s parameters, world size %d", spec.run.preset, f"{parameters:,}",
                 spec.training.world_size)

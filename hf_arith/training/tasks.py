@@ -21,7 +21,7 @@ from ..evaluation.metrics import preprocess_logits_for_metrics, teacher_forced_m
 from ..evaluation.plots import save_heatmap
 from ..evaluation.scoring import evaluate_suites, format_examples, suite_line
 from ..tokenization_aligned import AlignedPairTokenizer
-from ..tokenization_char import CharTokenizer
+from ..tokenization_char_fast import CharTokenizerFast
 from .arguments import TrainSpec
 from .collator import AnswerOnlyCollator
 
@@ -58,7 +58,7 @@ class ArithmeticTask:
                              f"{self.settings.max_digits}")
         if self.spec.model.tokenizer == "aligned":
             return AlignedPairTokenizer(max_digits=self.max_digits, fixed_columns=self.spec.model.fixed_columns)
-        return CharTokenizer()
+        return CharTokenizerFast()  # the `tokenizers` twin: every character model ships tokenizer.json
 
     def n_positions(self, tokenizer) -> int:
         """The longest sequence the trace format can produce (prompt + completion + EOS), or, for coupled positions
@@ -157,7 +157,7 @@ class CorpusTask:
         self.corpus = read_corpus(spec.data.corpus_file)
 
     def build_tokenizer(self):
-        return CharTokenizer.from_corpus(self.corpus)
+        return CharTokenizerFast.from_corpus(self.corpus)
 
     def n_positions(self, tokenizer) -> int:
         return self.spec.data.block_size

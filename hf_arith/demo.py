@@ -1,0 +1,188 @@
+"""A Gradio calculator for a trained hf_arith model: `hf-arith demo MODEL_DIR [--port N]`.
+
+Type a problem or an expression; see the model's answer beside Python's, every step the model generated with
+`verify_trace`'s verdict (the first wrong step marked), and how sure the model was of each token. A second tab takes
+many problems at once and shows which are right. The same file is a Hugging Face Space's `app.py` when it sits
+next to a model folder: `MODEL_DIR` (default ".") names the folder, hf_arith must be installed.
+"""
+
+import os
+import sys
+from dataclasses import dataclass
+
+import torch
+
+from .batching import encode
+from .calculator import Calculator, StepError, exact_value, parse_expression
+from .loading import load_model_folder
+
+EXAMPLES = {"+": ["123+456", "999+1", "(12+34)+56"], "-": ["345-678", "1000-1", "-5+3"],
+            "*": ["123*45", "99*99", "12+34*5"], "/": ["345/7", "999/1", "100/7*2"]}
+
+
+@dataclass
+class Solved:
+    answer: str  # the model's answer, '?' when it gave none
+    python: str  # Python's answer under the calculator's rules
+    right: bool
+    steps: list[list[tuple[str, str | None]]]  # per step: (text, label) spans for the highlighted trace
+    confidence: list[tuple[str, float]]  # per generated token: (token, probability)
+    message: str  # one line on what happened
+
+
+class Demo:
+    """The calculator behind the page (no Gradio here, so it is tested on its own)."""
+
+    def __init__(self, model_dir: str):
+        loaded = load_model_folder(model_dir)  # ValueError for anything that is not a consistent hf_arith model
+        if not loaded.is_arithmetic:
+            raise ValueError(f"{model_dir!r} is a language model, not an arithmetic one: use hf-arith sample")
+        self.model_dir, self.model, self.tokenizer = model_dir, loaded.model, loaded.tokenizer
+        self.calculator = Calculator(loaded.model, loaded.tokenizer, loaded.settings)
+        self.settings = loaded.settings
+        self.examples = [e for op in self.settings["operations"] for e in EXAMPLES[op]
+                         if all(o in self.settings["operations"] for o in "+-*/" if o in e.lstrip("-"))]
+
+    @torch.no_grad()
+    def confidence(self, prompt: str, completion: str) -> list[tuple[str, float]]:
+        """The probability the model gave each token of `completion` after `prompt` (and EOS): one forward pass,
+        the same numbers greedy generation saw."""
+        prompt_ids, completion_ids = encode(self.tokenizer, prompt), encode(self.tokenizer, completion)
+        ids = torch.tensor([prompt_ids + completion_ids + [self.tokenizer.eos_token_id]])
+        probabilities = self.model(ids).logits[0, len(prompt_ids) - 1 : -1].softmax(-1)
+        chosen = ids[0, len(prompt_ids):]
+        tokens = self.tokenizer.convert_ids_to_tokens(chosen.tolist())
+        return [(token, round(float(p), 4)) for token, p in zip(tokens, probabilities[range(len(chosen)), chosen])]
+
+    def solve(self, text: str) -> Solved:
+        try:
+            python = exact_value(parse_expression(text))
+            self.calculator.check(text)
+        except ValueError as error:  # StepError included: a step that cannot be taken even in Python
+            return Solved("", "", False, [], [], f"Cannot compute {text.strip()!r}: {error}")
+        python = f"{python[0]}r{python[1]}" if isinstance(python, tuple) else str(python)
+        (result,) = self.calculator.run([text])
+        steps, confidence = [], []
+        for number, step in enumerate(result.steps, 1):
+            verdict = step.verdict
+            if verdict is None:  # a step the model could not take: not run
+                steps.append([(f"{step.a}{step.op}{step.b}=", "not run")])
+                continue
+            spans = [(step.prompt, None)] + _trace_spans(step.completion, verdict)
+            steps.append(spans)
+            confidence += [(f"step {number}:", 1.0)] + self.confidence(step.prompt, step.completion)
+        answer = result.answer if result.answer is not None else "?"
+        message = (result.error or ("right" if answer == python else f"wrong: Python says {python}"))
+        return Solved(answer, python, answer == python, steps, confidence, message)
+
+    def solve_many(self, text: str) -> tuple[list[list[str]], str]:
+        """One problem per line -> table rows (problem, model, Python, right?) and a line with the accuracy."""
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        if not lines:
+            return [], "No problems: type one per line."
+        rows, checked = [], []
+        for line in lines:
+            try:
+                python = exact_value(parse_expression(line))
+                self.calculator.check(line)
+                checked.append(line)
+                rows.append([line, "", f"{python[0]}r{python[1]}" if isinstance(python, tuple) else str(python), ""])
+            except (ValueError, StepError) as error:
+                rows.append([line, "", "", f"not computed: {error}"])
+        results = iter(self.calculator.run(checked)) if checked else iter(())
+        for row in rows:
+            if not row[3]:
+                result = next(results)
+                row[1] = result.answer if result.answer is not None else "?"
+                row[3] = "right" if row[1] == row[2] else "wrong"
+        scored = [r for r in rows if r[3] in ("right", "wrong")]
+        right = sum(r[3] == "right" for r in scored)
+        summary = (f"{right} of {len(scored)} right ({100 * right / len(scored):.2f} %)" if scored
+                   else "Nothing could be computed.")
+        return rows, summary + (f"; {len(rows) - len(scored)} not computed" if len(rows) > len(scored) else "")
+
+    def heatmap(self) -> str | None:
+        for name in ("heatmap_full_width.png", "heatmap_uniform.png", "heatmap_test.png"):
+            path = os.path.join(self.model_dir, name)
+            if os.path.isfile(path):
+                return path
+        return None
+
+
+def _trace_spans(completion: str, verdict) -> list[tuple[str, str | None]]:
+    """The completion cut into its steps (';', '+' between products, '=' before the answer), each labelled right or
+    first wrong step, for the highlighted trace."""
+    pieces, current = [], ""
+    for ch in completion:
+        current += ch
+        if ch in ";+=" and len(current) > 1:
+            pieces.append(current)
+            current = ""
+    pieces.append(current)
+    wrong = verdict.first_error_step
+    labels = ["ok" if wrong is None or i < wrong else ("first wrong step" if i == wrong else None)
+              for i in range(len(pieces))]
+    if wrong is not None and wrong >= len(pieces):
+        labels[-1] = "first wrong step"
+    return list(zip(pieces, labels))
+
+
+def build_app(demo: Demo):
+    import gradio as gr
+
+    def one(text):
+        solved = demo.solve(text)
+        trace = [span for step in solved.steps for span in step + [("\n", None)]]
+        return solved.answer, solved.python, solved.message, trace, solved.confidence
+
+    def many(text):
+        rows, summary = demo.solve_many(text)
+        return rows, summary
+
+    settings = demo.settings
+    with gr.Blocks(title="hf_arith calculator") as app:
+        gr.Markdown(f"## hf_arith calculator\n`{demo.model_dir}`: `{settings['operations']}` on operands of up to "
+                    f"{demo.calculator.max_digits} digits, `{settings['format']}` traces. Expressions with + - * / "
+                    "and parentheses are computed step by step by the model.")
+        with gr.Tab("Calculator"):
+            with gr.Row():
+                problem = gr.Textbox(label="Problem or expression", placeholder=", ".join(demo.examples[:3]),
+                                     elem_id="problem")
+                compute = gr.Button("Compute", variant="primary", elem_id="compute")
+            with gr.Row():
+                answer = gr.Textbox(label="Model's answer", elem_id="answer", interactive=False)
+                python = gr.Textbox(label="Python's answer", elem_id="python", interactive=False)
+            message = gr.Textbox(label="Verdict", elem_id="message", interactive=False)
+            trace = gr.HighlightedText(label="Trace (verify_trace: steps before the first wrong one are ok)",
+                                       color_map={"ok": "green", "first wrong step": "red", "not run": "gray"},
+                                       elem_id="trace")
+            confidence = gr.HighlightedText(label="Confidence of each generated token", elem_id="confidence")
+            gr.Examples(demo.examples, inputs=problem)
+            outputs = [answer, python, message, trace, confidence]
+            problem.submit(one, problem, outputs)
+            compute.click(one, problem, outputs)
+        with gr.Tab("Many problems"):
+            problems = gr.Textbox(label="One problem per line", lines=8, elem_id="problems")
+            check = gr.Button("Check all", elem_id="check")
+            table = gr.Dataframe(headers=["problem", "model", "Python", "result"], elem_id="table")
+            summary = gr.Textbox(label="Accuracy", elem_id="summary", interactive=False)
+            check.click(many, problems, [table, summary])
+        heatmap = demo.heatmap()
+        if heatmap:
+            with gr.Tab("Model card heatmap"):
+                gr.Image(heatmap, label=os.path.basename(heatmap), show_label=True)
+    return app
+
+
+def main(model_dir: str, port: int | None = None) -> None:
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # nothing leaves the machine
+    app = build_app(Demo(model_dir))
+    app.launch(server_name="127.0.0.1", server_port=port, show_error=False)
+
+
+if __name__ == "__main__":  # as a Space's app.py: MODEL_DIR or the folder next to this file
+    try:
+        main(os.environ.get("MODEL_DIR", "."), int(os.environ["PORT"]) if "PORT" in os.environ else None)
+    except ValueError as error:
+        print(f"demo: error: {error}", file=sys.stderr)
+        sys.exit(2)

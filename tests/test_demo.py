@@ -1,0 +1,141 @@
+"""The Gradio calculator: its logic on its own, and the page driven in headless Chromium as a person would use it.
+
+The browser test needs Debian's chromium and the playwright package (both installed by .ci/run); the screenshot it
+takes is the README's (set HF_ARITH_DEMO_SCREENSHOT to keep it).
+"""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from hf_arith.cli import main
+
+from .tiny import TINY
+
+# 3-digit addition, small and quick (about 10 s): the demo's examples are 3-digit problems.
+TINY3 = [*TINY, "--max_digits", "3", "--train_size", "20000", "--max_steps", "1200", "--n_embd", "96",
+         "--suites", "test,uniform"]
+
+
+@pytest.fixture(scope="module")
+def add3(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo") / "add3"
+    assert main(["train", *TINY3, "--output_dir", str(out), "--data_cache_dir",
+                 str(tmp_path_factory.mktemp("cache"))]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def demo(add3):
+    from hf_arith.demo import Demo
+
+    return Demo(str(add3))
+
+
+def test_solve_shows_the_models_answer_pythons_and_the_trace(demo):
+    solved = demo.solve("123+456")
+    assert solved.python == "579" and solved.answer == "579" and solved.right and solved.message == "right"
+    ((prompt, _), *trace), = solved.steps
+    assert prompt == "123+456=" and "".join(text for text, _ in trace) == "9750"  # reversed, zero-padded answer
+    assert all(label == "ok" for _, label in trace)
+    tokens = [token for token, _ in solved.confidence[1:]]
+    assert tokens == ["9", "7", "5", "0", "<eos>"] and all(0 < p <= 1 for _, p in solved.confidence)
+
+
+def test_expressions_and_bad_input_give_messages_not_tracebacks(demo):
+    two_steps = demo.solve("(12+34)+56")
+    assert two_steps.python == "102" and len(two_steps.steps) == 2
+    for bad, fragment in [("12+x", "character 'x'"), ("12*3", "trained on '+' only"), ("1234+1", "4 digits")]:
+        solved = demo.solve(bad)
+        assert solved.message.startswith(f"Cannot compute {bad!r}") and fragment in solved.message
+        assert solved.answer == "" and solved.steps == []
+
+
+def test_many_problems_at_once(demo):
+    rows, summary = demo.solve_many("1+2\n999+1\n\n12*3\n40+2")
+    assert [row[0] for row in rows] == ["1+2", "999+1", "12*3", "40+2"]
+    assert [row[2] for row in rows] == ["3", "1000", "", "42"]
+    assert rows[2][3].startswith("not computed")
+    right = sum(row[3] == "right" for row in rows)
+    assert summary.startswith(f"{right} of 3 right") and summary.endswith("1 not computed")
+
+
+def test_a_folder_that_is_not_an_hf_arith_model_is_refused_at_start(tmp_path, capsys):
+    (tmp_path / "config.json").write_text('{"model_type": "gpt2"}')
+    assert main(["demo", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "is not an hf_arith model" in err and len(err.splitlines()) == 1
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def server(add3):
+    port = free_port()
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
+    process = subprocess.Popen([sys.executable, "-m", "hf_arith.cli", "demo", str(add3), "--port", str(port)],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            break
+        except OSError:
+            if process.poll() is not None:
+                pytest.fail(f"the demo exited: {process.stdout.read().decode()[-2000:]}")
+            time.sleep(0.5)
+    else:
+        process.kill()
+        pytest.fail("the demo did not start within 120 s")
+    yield url
+    process.terminate()
+    process.wait(timeout=30)
+
+
+def read_value(page, selector: str, expected: str | None = None, timeout: float = 60.0) -> str:
+    """A Gradio output Textbox is a <textarea>: its text is its value, not its innerText."""
+    deadline = time.time() + timeout
+    value = ""
+    while time.time() < deadline:
+        value = page.locator(f"{selector} textarea").first.input_value()
+        if value and (expected is None or expected in value):
+            return value
+        time.sleep(0.2)
+    return value
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian's chromium is not installed (.ci/run installs it)")
+def test_the_page_in_a_real_browser(server, tmp_path):
+    playwright = pytest.importorskip("playwright.sync_api")
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run"])
+        page = browser.new_page(viewport={"width": 1200, "height": 1100})
+        page.goto(server)
+        box = page.locator("#problem textarea").first
+        box.fill("123+456")
+        box.press("Enter")
+        assert read_value(page, "#answer", "579") == "579"
+        assert read_value(page, "#python") == "579"
+        assert read_value(page, "#message") == "right"
+        page.wait_for_timeout(500)
+        screenshot = os.environ.get("HF_ARITH_DEMO_SCREENSHOT", str(tmp_path / "demo.png"))
+        page.screenshot(path=screenshot, full_page=True)
+        box.fill("12+x")
+        page.locator("#compute").first.click()
+        message = read_value(page, "#message", "Cannot compute")
+        assert "Cannot compute '12+x'" in message and "Traceback" not in page.content()
+        browser.close()
+    assert open(screenshot, "rb").read(4) == b"\x89PNG"

@@ -1,0 +1,77 @@
+"""transformers' own common model tests (ModelTesterMixin, ConfigTester) on ArithGPT, one test class per position
+scheme, in the style of transformers' tests/models/*/test_modeling_*.py.
+
+The mixins live in transformers' sdist, not its wheel: `bash scripts/transformers_common_tests.sh` fetches them and
+runs this module. Without them (a plain `pytest`) the module is skipped; tests/test_modeling.py checks each
+behaviour the mixins check that hf_arith relies on.
+"""
+
+import os
+import sys
+import unittest
+
+import pytest
+
+TESTS = os.environ.get("TRANSFORMERS_TESTS")
+if not TESTS:
+    pytest.skip("transformers' common tests are not fetched: bash scripts/transformers_common_tests.sh",
+                allow_module_level=True)
+sys.path.insert(0, TESTS)
+
+import torch  # noqa: E402
+import transformers.models.auto.modeling_auto as modeling_auto  # noqa: E402
+from transformers_tests.test_configuration_common import ConfigTester  # noqa: E402
+from transformers_tests.test_modeling_common import ModelTesterMixin, ids_tensor  # noqa: E402
+
+from hf_arith import ArithGPTConfig, ArithGPTForCausalLM, ArithGPTModel  # noqa: E402
+
+# The mixins find "the base model" and "the classes that take causal-LM labels" by class name in transformers'
+# static tables, which list in-library models only; a model outside the library adds itself for this test run.
+modeling_auto.MODEL_MAPPING_NAMES["arith_gpt"] = "ArithGPTModel"
+modeling_auto.MODEL_FOR_CAUSAL_LM_MAPPING_NAMES["arith_gpt"] = "ArithGPTForCausalLM"
+
+
+class ArithGPTModelTester:
+    def __init__(self, parent, position_embedding: str, batch_size=13, seq_length=7, vocab_size=99,
+                 hidden_size=32, num_hidden_layers=2, num_attention_heads=4):
+        self.parent, self.position_embedding = parent, position_embedding
+        self.batch_size, self.seq_length, self.vocab_size = batch_size, seq_length, vocab_size
+        self.hidden_size, self.num_hidden_layers = hidden_size, num_hidden_layers
+        self.num_attention_heads = num_attention_heads
+        self.is_training = True
+
+    def get_config(self) -> ArithGPTConfig:
+        coupled = dict(digit_token_ids=list(range(4, 14)), equals_token_id=14, coupled_max_offset=8)
+        return ArithGPTConfig(vocab_size=self.vocab_size, n_positions=64, n_embd=self.hidden_size,
+                              n_layer=self.num_hidden_layers, n_head=self.num_attention_heads,
+                              position_embedding=self.position_embedding, pad_token_id=0, bos_token_id=1,
+                              eos_token_id=2, **(coupled if self.position_embedding == "coupled" else {}))
+
+    def prepare_config_and_inputs_for_common(self):
+        input_ids = ids_tensor([self.batch_size, self.seq_length], self.vocab_size)
+        attention_mask = torch.tril(torch.ones_like(input_ids))  # rows of different lengths, as transformers' testers
+        return self.get_config(), {"input_ids": input_ids, "attention_mask": attention_mask}
+
+
+class ArithGPTLearnedCommonTest(ModelTesterMixin, unittest.TestCase):
+    all_model_classes = (ArithGPTModel, ArithGPTForCausalLM)
+    position_embedding = "learned"
+
+    def setUp(self):
+        self.model_tester = ArithGPTModelTester(self, self.position_embedding)
+        self.config_tester = ConfigTester(self, config_class=ArithGPTConfig, n_embd=32, n_head=4)
+
+    def test_config(self):
+        self.config_tester.run_common_tests()
+
+
+class ArithGPTRopeCommonTest(ArithGPTLearnedCommonTest):
+    position_embedding = "rope"
+
+
+class ArithGPTNoPositionsCommonTest(ArithGPTLearnedCommonTest):
+    position_embedding = "none"
+
+
+class ArithGPTCoupledCommonTest(ArithGPTLearnedCommonTest):
+    position_embedding = "coupled"
