@@ -110,23 +110,35 @@ def _can_save_into(folder: str, results_file: str) -> bool:
 def cmd_eval(argv):
     parser = OneLineParser(prog="hf-arith eval", description="greedy-generation evaluation on named suites")
     parser.add_argument("model_dir")
-    parser.add_argument("--suite", default="test,uniform,full_width,hard,edge",
-                        help="comma-separated: test, validation, uniform, full_width, hard, edge, exhaustive")
+    parser.add_argument("--suite", default=None,
+                        help="comma-separated: test, validation, uniform, full_width, hard, edge, exhaustive, length_N "
+                             "(default: test,uniform,full_width,hard,edge, or only the lengths given)")
     parser.add_argument("--suite_size", type=int, default=10_000, help="problems per operation in drawn suites")
+    parser.add_argument("--lengths", default=None,
+                        help="operand lengths, e.g. 10,20,50,100,200: --length_size full-width problems each")
+    parser.add_argument("--length_size", type=int, default=1000, help="problems per length")
+    parser.add_argument("--digits", type=int, default=None,
+                        help="draw the suites with operands of this many digits (default: the model's max_digits)")
     parser.add_argument("--batch_size", type=int, default=1000)
     parser.add_argument("--data_cache_dir", default=None)
     parser.add_argument("--no_save", action="store_true",
                         help="print only; by default the results go into MODEL_DIR (all_results.json, "
                              "heatmap_<suite>.png, the model card)")
     args = parser.parse_args(argv)
-    for name in ("batch_size", "suite_size"):
-        if getattr(args, name) < 1:
+    for name in ("batch_size", "suite_size", "length_size", "digits"):
+        if getattr(args, name) is not None and getattr(args, name) < 1:
             raise UsageError(f"hf-arith eval: error: --{name} must be >= 1, got {getattr(args, name)}")
     import os
 
-    from hf_arith.data.suites import parse_suite_names
+    from hf_arith.data.suites import length_of, parse_suite_names
 
-    names = parse_suite_names(args.suite)
+    lengths = []
+    if args.lengths:
+        if not all(part.strip().isdigit() and int(part) > 0 for part in args.lengths.split(",")):
+            raise UsageError(f"hf-arith eval: error: --lengths must be positive integers, got {args.lengths!r}")
+        lengths = [f"length_{int(part)}" for part in args.lengths.split(",")]
+    names = parse_suite_names(args.suite) if args.suite else ([] if lengths else
+                                                             ["test", "uniform", "full_width", "hard", "edge"])
     loaded = _load(args.model_dir)
     results_file = os.path.join(args.model_dir, "all_results.json")
     if not args.no_save and not _can_save_into(args.model_dir, results_file):
@@ -139,9 +151,17 @@ def cmd_eval(argv):
     from hf_arith.evaluation.scoring import evaluate_suites, format_examples, suite_line
 
     settings = ArithmeticDataSettings.from_saved(loaded.settings)
+    longest = max([args.digits or 0] + [length_of(name) or 0 for name in names + lengths])
+    tokenizer_limit = getattr(loaded.tokenizer, "max_digits", None)
+    if tokenizer_limit is not None and longest > tokenizer_limit:
+        raise UsageError(f"hf-arith eval: error: operands of {longest} digits are beyond this model's tokenizer "
+                         f"(max_digits={tokenizer_limit})")
     splits = load_traces(settings, args.data_cache_dir)
     results = evaluate_suites(loaded.model, loaded.tokenizer, settings, names, splits, args.suite_size,
-                              args.batch_size)
+                              args.batch_size, args.digits)
+    if lengths:  # long sequences: a smaller batch (the KV cache keeps each new token's cost linear)
+        results.update(evaluate_suites(loaded.model, loaded.tokenizer, settings, lengths, splits, args.length_size,
+                                       min(args.batch_size, 200)))
     for name, metrics in results.items():
         print(suite_line(name, metrics))
         if metrics["first_error_step_counts"]:
@@ -150,19 +170,20 @@ def cmd_eval(argv):
     if not args.no_save:
         import json
 
-        from hf_arith.evaluation.plots import save_heatmap
         from hf_arith.model_card import write_model_card
         from hf_arith.training.artifacts import write_json
+        from hf_arith.training.tasks import write_suite_figures
 
         with open(results_file) as f:
             recorded = json.load(f)
+        if args.digits:  # a suite drawn at another length is another suite
+            results = {f"{name}_{args.digits}digits" if name not in ("test", "validation") and not
+                       name.startswith("length_") else name: m for name, m in results.items()}
         recorded["evaluation"].update(results)
         write_json(results_file, recorded)
-        for name, metrics in results.items():
-            save_heatmap(metrics["by_digits"], os.path.join(args.model_dir, f"heatmap_{name}.png"),
-                         f"{name} exact match by operand lengths")
+        write_suite_figures(args.model_dir, recorded["evaluation"], recorded["preset"], settings, only=set(results))
         write_model_card(args.model_dir)
-        print(f"saved in {args.model_dir}: all_results.json, heatmap_<suite>.png, README.md")
+        print(f"saved in {args.model_dir}: all_results.json, figures, README.md")
     return 1 if any(m["unfinished"] for m in results.values()) else 0
 
 

@@ -66,7 +66,7 @@ def write_model_card(output_dir: str, repo: str | None = None) -> str:
         pipeline_tag="text-generation", model_name=f"hf_arith {results['preset']}", eval_results=section.eval_results,
     )
     images = "\n".join(f"![{name}]({name})" for name in sorted(os.listdir(output_dir))
-                       if name.startswith("heatmap") and name.endswith(".png"))
+                       if name.startswith(("heatmap", "accuracy_vs_length")) and name.endswith(".png"))
     images += "\n![training curves](training_curves.png)" if os.path.exists(
         os.path.join(output_dir, "training_curves.png")) else ""
     target = (f", stopped at validation exact match >= {results['target_exact_match']} after "

@@ -48,11 +48,16 @@ def test_seed_001_reversed_example():
         ((345, "-", 678), "plain", "-333"),  # negative results carry a leading minus
         ((345, "-", 678), "reversed", "-333"),  # sign stays in front, digits reversed (palindrome here)
         ((340, "-", 8), "reversed", "233"),  # 332 reversed
-        ((345, "-", 678), "cot", "-8-5-0=03;7-4-0=03;6-3-0=03=-333"),  # b-a column by column, sign first
-        ((45, "-", 7), "cot", "+5-7-0=18;4-0-1=03=38"),  # borrow 1 then 4-0-1
+        ((345, "-", 678), "cot_sub_sign", "-8-5-0=03;7-4-0=03;6-3-0=03=-333"),  # b-a column by column, sign first
+        ((45, "-", 7), "cot_sub_sign", "+5-7-0=18;4-0-1=03=38"),  # borrow 1 then 4-0-1
+        # complement (cot): a-b whatever the sign (digits 667 = 1000-333); the last borrow says negative: 0-667
+        ((345, "-", 678), "cot", "5-8-0=17;4-7-1=16;3-6-1=16;0-7-0=13;0-6-1=13;0-6-1=13=-333"),
+        ((45, "-", 7), "cot", "5-7-0=18;4-0-1=03=38"),  # no borrow out of the last column: positive
         ((345, "/", 7), "plain", "49r2"),  # quotient r remainder
         ((345, "/", 7), "reversed", "94r2"),
-        ((345, "/", 7), "cot", "3=0r3;34=4r6;65=9r2=49r2"),  # long division, one digit of a per step
+        ((345, "/", 7), "cot_div_unpadded", "3=0r3;34=4r6;65=9r2=49r2"),  # long division, a digit of a a step
+        # product (cot): current, quotient digit, q*7 in brackets, remainder, each written units first
+        ((345, "/", 7), "cot", "30=0[00]3;43=4[82]6;56=9[36]2=49r2"),
         ((345, "*", 678), "cot", "0933[0933]+02172[01503]+004302[019332]=233910"),  # = reverse_sum_cot
         ((0, "+", 0), "reverse_cot", "0=0"),
         ((45, "+", 7), "plain", "52"),
@@ -110,17 +115,18 @@ def test_verifier_accepts_every_generated_trace(problem, fmt, padded):
 def step_of(completion: str, position: int, op: str, fmt: str) -> int:
     """Index of the step holding character `position`, counted from the format's separators (written here, apart
     from the verifier): steps are split by ';' (+, -, / chains), '+' (products) or '=' (reverse_cot); the final
-    answer after the last '=' is the last step; subtraction's sign is a step of its own."""
+    answer after the last '=' is the last step; cot_sub_sign's sign is a step of its own."""
     if fmt in ("plain", "reversed"):
         return 0
     if fmt == "reverse_cot":
         return completion[:position].count("=")
     body_end = completion.rindex("=")
     separator = "+" if op == "*" else ";"
-    steps_in_body = completion[:body_end].count(separator) + 1 + (op == "-")
+    sign_step = op == "-" and fmt in ("cot_sub_sign",)  # the complement layout (cot's default) has no sign step
+    steps_in_body = completion[:body_end].count(separator) + 1 + sign_step
     if position >= body_end:
         return steps_in_body  # the '=' or the final answer
-    if op == "-":
+    if sign_step:
         return 0 if position == 0 else 1 + completion[:position].count(separator)
     return completion[:position].count(separator)
 
@@ -214,7 +220,10 @@ def test_code_change_changes_the_cache_key(tmp_path, monkeypatch):
 @pytest.mark.parametrize("name, a, op, b, expected", [
     ("add3", 45, "+", 7, ("45+7=", "25")),  # seed 001: reversed answer
     ("add9", 123456789, "+", 1, ("123456789+1=", "097654321")),
-    ("calc3", 345, "/", 7, ("345/7=", "3=0r3;34=4r6;65=9r2=49r2")),  # the calculator's chains of thought
+    # the calculator's chains of thought: division lists each step's current value (reversed, fixed width), quotient
+    # digit, product [reversed] and remainder; subtraction takes a - b by columns, and a second pass on a borrow out
+    ("calc3", 345, "/", 7, ("345/7=", "30=0[00]3;43=4[82]6;56=9[36]2=49r2")),
+    ("calc3", 345, "-", 678, ("345-678=", "5-8-0=17;4-7-1=16;3-6-1=16;0-7-0=13;0-6-1=13;0-6-1=13=-333")),
     ("mul3-plain", 867, "*", 821, ("867*821=", "711807")),  # seed 000's four formats
     ("mul3-reverse_cot", 386, "*", 273, ("386*273=", "873501=105378")),
     ("mul3-sum_cot", 507, "*", 779, ("507*779=", "5453[5453]+0[5453]+389500[394953]=394953")),
@@ -341,12 +350,25 @@ def test_division_layouts(fmt, expected):
     assert make_completion(12, "+", 3, fmt) == make_completion(12, "+", 3, "cot")  # + - x are cot's
 
 
-def test_the_verifier_and_the_writers_agree_on_what_cot_means_for_division():
+def test_the_verifier_and_the_writers_agree_on_what_cot_means():
     from hf_arith.data import verify
-    from hf_arith.data.traces import DIVISION_LAYOUT
+    from hf_arith.data.traces import DIVISION_LAYOUT, SUBTRACTION_LAYOUT
 
     assert verify.DIVISION_COT == f"cot_div_{DIVISION_LAYOUT}"
+    assert verify.SUBTRACTION_COT == f"cot_sub_{SUBTRACTION_LAYOUT}"
     assert make_completion(345, "/", 7, "cot", 3) == make_completion(345, "/", 7, verify.DIVISION_COT, 3)
+    assert make_completion(3, "-", 7, "cot", 3) == make_completion(3, "-", 7, verify.SUBTRACTION_COT, 3)
+
+
+@pytest.mark.parametrize("a, b", [(45, 7), (7, 45), (100, 1), (5, 5), (0, 999), (999, 0), (500, 501)])
+def test_complement_subtraction_vectors(a, b):
+    # written out by hand for 007-045: 7-5-0=02, 0-4-0=16, 0-0-1=19 (borrow out: negative, digits 962 = 1000-38),
+    # then 0-2-0=18, 0-6-1=13, 0-9-1=10: digits 038
+    if (a, b) == (7, 45):
+        assert make_completion(a, "-", b, "cot", 3) == "7-5-0=02;0-4-0=16;0-0-1=19;0-2-0=18;0-6-1=13;0-9-1=10=-038"
+    prompt, completion = make_trace(a, "-", b, "cot", 3)
+    assert completion.endswith("=" + answer_string(a, "-", b, 3)) and verify_trace(prompt, completion, "cot").valid
+    assert completion.count(";") + 1 == (6 if a < b else 3)  # a second pass only for a negative result
 
 
 def test_a_trace_valid_in_several_formats_says_so():

@@ -229,3 +229,74 @@ def test_torch_export(tiny_config, position_embedding):
                                                            "use_cache": False})
     torch.testing.assert_close(exported.module()(input_ids=ids, attention_mask=mask, use_cache=False).logits,
                                model(ids, attention_mask=mask, use_cache=False).logits)
+
+
+# ---- position coupling (the length-generalization issue)
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from hf_arith import AlignedPairTokenizer, ArithGPTConfig, CharTokenizer  # noqa: E402
+from hf_arith.data.traces import make_trace  # noqa: E402
+
+
+def coupled_model(tokenizer, **overrides):
+    settings = dict(vocab_size=tokenizer.vocab_size, n_positions=80, n_embd=32, n_head=4, n_layer=1,
+                    position_embedding="coupled", pad_token_id=tokenizer.pad_token_id,
+                    eos_token_id=tokenizer.eos_token_id, **tokenizer.digit_layout())
+    settings.update(overrides)
+    torch.manual_seed(0)
+    return ArithGPTForCausalLM(ArithGPTConfig(**settings)).eval()
+
+
+def significance_ids(a: int, b: int, tokenizer) -> list[int]:
+    """What the ids must be, written out here by hand: digit i (0 = units) of a, of b and of the reversed answer all
+    get 1 + i; the operator, '=' and EOS get 0."""
+    answer = str(a + b)[::-1]
+    if isinstance(tokenizer, AlignedPairTokenizer):  # op, a column per digit (units first), '=', answer, EOS
+        columns = max(len(str(a)), len(str(b)))
+        return [0] + [1 + i for i in range(columns)] + [0] + [1 + i for i in range(len(answer))] + [0]
+    operand_a = [1 + i for i in reversed(range(len(str(a))))]  # written most significant digit first
+    operand_b = [1 + i for i in reversed(range(len(str(b))))]
+    return operand_a + [0] + operand_b + [0] + [1 + i for i in range(len(answer))] + [0]
+
+
+@given(st.integers(0, 10**30), st.integers(0, 10**30), st.booleans())
+@settings(max_examples=100, deadline=None)
+def test_coupled_ids_follow_digit_significance(a, b, aligned):
+    tokenizer = AlignedPairTokenizer(max_digits=31, fixed_columns=False) if aligned else CharTokenizer()
+    model = coupled_model(tokenizer)
+    prompt, completion = make_trace(a, "+", b, "reversed")
+    ids = torch.tensor([tokenizer(prompt + completion)["input_ids"] + [tokenizer.eos_token_id]])
+    assert model.transformer.coupled_position_ids(ids)[0].tolist() == significance_ids(a, b, tokenizer)
+    # left padding changes nothing: pad tokens get 0, the real tokens keep their ids
+    padded = torch.cat([torch.full((1, 3), tokenizer.pad_token_id), ids], dim=1)
+    assert model.transformer.coupled_position_ids(padded)[0].tolist() == [0, 0, 0] + significance_ids(a, b, tokenizer)
+
+
+def test_coupled_offsets_are_random_in_training_and_zero_in_evaluation():
+    tokenizer = AlignedPairTokenizer(max_digits=5, fixed_columns=False)
+    model = coupled_model(tokenizer, coupled_max_offset=40)
+    ids = torch.tensor([tokenizer("123+45=861")["input_ids"]] * 64)
+    base = model.transformer.coupled_position_ids(ids)
+    seen = []
+    original = model.transformer.coupled_position_ids
+
+    def record(input_ids, offset=0):
+        seen.append(offset)
+        return original(input_ids, offset)
+
+    model.transformer.coupled_position_ids = record
+    model.train()
+    model(ids)
+    offsets = seen[-1]
+    assert offsets.shape == (64, 1) and 0 <= offsets.min() and offsets.max() <= 40 and len(offsets.unique()) > 5
+    model.eval()
+    model(ids)
+    assert seen[-1] == 0 and torch.equal(original(ids), base)
+
+
+def test_coupled_learned_table_too_small_raises_a_clear_error():
+    tokenizer = AlignedPairTokenizer(max_digits=40, fixed_columns=False)
+    model = coupled_model(tokenizer, n_positions=10)
+    with pytest.raises(ValueError, match="beyond the learned position table"):
+        model(torch.tensor([tokenizer("1" * 20 + "+1=")["input_ids"]]))

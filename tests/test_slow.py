@@ -21,8 +21,9 @@ def _train_cmd(*extra):
 
 def test_torchrun_two_processes(tmp_path):
     out = tmp_path / "ddp"
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "-m", "hf_arith.cli", "train",
-           *TINY, "--max_steps", "40", "--output_dir", str(out), "--data_cache_dir", str(tmp_path / "cache")]
+    # --standalone: a free port for the rendezvous (the default 29500 may be taken on a shared machine)
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "hf_arith.cli",
+           "train", *TINY, "--max_steps", "40", "--output_dir", str(out), "--data_cache_dir", str(tmp_path / "cache")]
     done = subprocess.run(cmd, capture_output=True, text=True, env=ENV, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     results = json.loads((out / "all_results.json").read_text())
@@ -65,3 +66,33 @@ def test_sigkill_then_resume_matches_an_uninterrupted_run(tmp_path):
     # Resume is not bitwise (eval loss 1.757 vs 1.767 in one run, 1.675 vs 1.806 in another; this 60-step model gets
     # 0-1 % exact match, so single problems flip). A resumed run with lost weights would be far off, hence the band.
     assert second["validation"]["eval_loss"] == pytest.approx(first["validation"]["eval_loss"], rel=0.15)
+
+
+def test_sigint_prints_one_line_and_the_checkpoint_resumes_with_the_whole_history(tmp_path):
+    cache = str(tmp_path / "cache")
+    out = tmp_path / "run"
+    steps = ["--max_steps", "60", "--save_steps", "20", "--eval_steps", "20", "--logging_steps", "10",
+             "--output_dir", str(out), "--data_cache_dir", cache]
+    process = subprocess.Popen(_train_cmd(*steps), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=ENV,
+                               text=True)
+    deadline = time.time() + 300
+    while not (out / "checkpoint-40" / "trainer_state.json").exists() and process.poll() is None \
+            and time.time() < deadline:
+        time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err[-2000:]
+    assert err.strip().splitlines()[-1] == "hf-arith train: interrupted" and "Traceback" not in err
+    assert not (out / "README.md").exists() and not (out / "all_results.json").exists()  # nothing looks finished
+
+    done = subprocess.run(_train_cmd(*steps, "--resume_from_checkpoint", "true"), capture_output=True, text=True,
+                          env=ENV, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    results = json.loads((out / "all_results.json").read_text())
+    history = json.loads((out / "training_history.json").read_text())
+    assert results["resumed_from"].endswith("checkpoint-40") and results["global_step"] == 60
+    logged = [h["step"] for h in history if "loss" in h]
+    assert logged[0] == 10 and logged[-1] == 60  # the steps before the checkpoint are in the history too
+    # the training time counts the part before the checkpoint: it is at least the time of the last logged step
+    # (the evaluations after training are in the history too, later than the training's end)
+    assert results["train_runtime_s"] >= max(h["elapsed_s"] for h in history if "loss" in h)

@@ -353,3 +353,23 @@ def test_shakespeare_style_corpus_end_to_end(tmp_path, caplog, capsys):
     assert capsys.readouterr().out == first and first.startswith("First")  # same seed, same sample
     assert main(["sample", str(out), "--prompt", "Fir%"]) == 2
     assert "character '%'" in capsys.readouterr().err
+
+
+def test_a_tiny_length_generalization_run_end_to_end(tmp_path, capsys):
+    out = tmp_path / "length"
+    argv = ["train", "--preset", "add-length", "--max_digits", "4", "--train_size", "3000", "--validation_size", "100",
+            "--test_size", "100", "--tokenizer_max_digits", "12", "--n_layer", "1", "--n_embd", "32", "--max_steps",
+            "30", "--eval_steps", "30", "--save_steps", "30", "--per_device_train_batch_size", "32",
+            "--max_train_seconds", "600", "--suites", "test,length_8", "--suite_size", "50", "--disable_tqdm", "true",
+            "--use_cpu", "true", "--output_dir", str(out), "--data_cache_dir", str(tmp_path / "cache")]
+    assert main(argv) == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["position_embedding"] == "coupled" and config["pair_token_ids"]
+    results = json.loads((out / "all_results.json").read_text())["evaluation"]
+    assert results["length_8"]["num_problems"] == 50 and (out / "accuracy_vs_length.png").exists()
+    assert main(["eval", str(out), "--lengths", "6,12", "--length_size", "20", "--data_cache_dir",
+                 str(tmp_path / "cache")]) in (0, 1)
+    recorded = json.loads((out / "all_results.json").read_text())["evaluation"]
+    assert {"length_6", "length_8", "length_12"} <= set(recorded)
+    assert main(["eval", str(out), "--lengths", "13", "--no_save"]) == 2  # beyond the tokenizer's 12 digits
+    assert "beyond this model's tokenizer (max_digits=12)" in capsys.readouterr().err

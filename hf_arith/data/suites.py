@@ -6,7 +6,7 @@
     hard        adversarial cases per operation (see `hard_problem`)
     edge        0, 1, the largest operand, every combination of those, and equal operands
     exhaustive  every problem of the space, when it has at most 2,000,000
-    length:N    (`length_problems`) both operands exactly N digits, for length generalization
+    length_N    both operands exactly N digits (`length_problems`), for length generalization
 
 The test split of ArithmeticTraces (operand LENGTHS uniform) is the suite `test`; it is read from the dataset.
 Suites may share problems with the training split; the scores report how many (never hidden, never dropped).
@@ -68,6 +68,8 @@ def suite_problems(name: str, operations: str, max_digits: int, size: int = 10_0
                    ) -> list[Problem]:
     """The problems of suite `name` for a model of these operations and operand digits; `size` problems per
     operation (distinct) for the drawn suites. The `test` suite is the dataset's test split, not drawn here."""
+    if length_of(name) is not None:
+        return length_problems(length_of(name), operations, size, seed)
     if name == "edge":
         return edge_problems(operations, max_digits)
     if name == "exhaustive":
@@ -113,15 +115,21 @@ def length_problems(length: int, operations: str = "+", size: int = 1_000, seed:
     return problems
 
 
+def length_of(name: str) -> int | None:
+    """'length_100' -> 100 (the suite of 100-digit operands); None for the other suites."""
+    head, _, digits = name.partition("_")
+    return int(digits) if head == "length" and digits.isdigit() and int(digits) > 0 else None
+
+
 def parse_suite_names(text: str) -> list[str]:
-    """'test,uniform' -> ['test', 'uniform']; ValueError naming an unknown suite."""
+    """'test,uniform,length_100' -> ['test', 'uniform', 'length_100']; ValueError naming an unknown suite."""
     names = [name.strip() for name in text.split(",") if name.strip()]
-    unknown = [name for name in names if name not in (*SUITES, "validation")]
+    unknown = [name for name in names if name not in (*SUITES, "validation") and length_of(name) is None]
     if unknown or not names:
         raise ValueError(f"unknown suite {unknown[0] if unknown else text!r}; expected names from "
-                         f"{(*SUITES, 'validation')}")
+                         f"{(*SUITES, 'validation')} or length_N")
     return names
 
 
-__all__ = ["DEFAULT_SUITES", "SUITES", "edge_problems", "full_width_problem", "hard_problem", "length_problems",
-           "parse_suite_names", "suite_problems", "uniform_problem"]
+__all__ = ["DEFAULT_SUITES", "SUITES", "edge_problems", "full_width_problem", "hard_problem", "length_of",
+           "length_problems", "parse_suite_names", "suite_problems", "uniform_problem"]

@@ -24,9 +24,13 @@ OPERATIONS = ("+", "-", "*", "/")
 # Ways to write each step of a long division: as cot_div_<layout>, a format that is `cot` for + - * and writes division
 # with that layout; `cot` itself writes division with DIVISION_LAYOUT (the one measured best, see the README).
 DIVISION_LAYOUTS = ("unpadded", "fixed", "product")
-DIVISION_LAYOUT = "unpadded"
+DIVISION_LAYOUT = "product"  # measured best of the three (README, "The calculator")
+# The same for subtraction: cot_sub_<layout>.
+SUBTRACTION_LAYOUTS = ("sign", "complement")
+SUBTRACTION_LAYOUT = "complement"  # measured best (README, "The calculator")
 FORMATS = ("plain", "reversed", "reverse_cot", "sum_cot", "reverse_sum_cot", "cot",
-           *(f"cot_div_{layout}" for layout in DIVISION_LAYOUTS))
+           *(f"cot_div_{layout}" for layout in DIVISION_LAYOUTS),
+           *(f"cot_sub_{layout}" for layout in SUBTRACTION_LAYOUTS))
 MULTIPLICATION_ONLY_FORMATS = ("sum_cot", "reverse_sum_cot")
 # Seed 000's four multiplication formats, in the order of its comparison.
 MULTIPLICATION_FORMATS = ("plain", "reverse_cot", "sum_cot", "reverse_sum_cot")
@@ -123,18 +127,35 @@ def _addition_cot(a_text: str, b_text: str) -> str:
     return ";".join(steps)
 
 
-def _subtraction_cot(a_text: str, b_text: str) -> str:
-    a, b = int(a_text), int(b_text)
-    sign, (top, bottom) = ("+", (a_text, b_text)) if a >= b else ("-", (b_text, a_text))
-    n = max(len(top), len(bottom))
-    xs, ys = _digits_lsb_first(top, n), _digits_lsb_first(bottom, n)
-    steps, borrow = [], 0
+def _column_differences(xs: list[int], ys: list[int]) -> tuple[list[str], list[int], int]:
+    """x - y - borrow = BD per column, least significant first: the steps, the digits D and the last borrow."""
+    steps, digits, borrow = [], [], 0
     for x, y in zip(xs, ys):
         diff = x - y - borrow
         borrow_out = 1 if diff < 0 else 0
         steps.append(f"{x}-{y}-{borrow}={borrow_out}{diff + 10 * borrow_out}")
+        digits.append(diff + 10 * borrow_out)
         borrow = borrow_out
-    return sign + ";".join(steps)
+    return steps, digits, borrow
+
+
+def _subtraction_cot(a_text: str, b_text: str, layout: str) -> str:
+    """sign: the sign first, then the columns of the larger minus the smaller. complement: the columns of a - b
+    whatever the sign; a borrow out of the last column means a - b < 0 and the digits are 10^n + a - b, so a second
+    pass of columns 0 - digit - borrow turns them into |a - b| (every step local: the sign follows from one borrow)."""
+    a, b = int(a_text), int(b_text)
+    n = max(len(a_text), len(b_text))
+    if layout == "sign":
+        sign, (top, bottom) = ("+", (a_text, b_text)) if a >= b else ("-", (b_text, a_text))
+        return sign + ";".join(_column_differences(_digits_lsb_first(top, n), _digits_lsb_first(bottom, n))[0])
+    steps, digits, borrow = _column_differences(_digits_lsb_first(a_text, n), _digits_lsb_first(b_text, n))
+    if borrow:
+        steps += _column_differences([0] * n, digits)[0]
+    return ";".join(steps)
+
+
+def subtraction_layout(fmt: str) -> str:
+    return fmt.removeprefix("cot_sub_") if fmt.startswith("cot_sub_") else SUBTRACTION_LAYOUT
 
 
 def _sum_cot(a_text: str, b: int, reverse: bool, pad_width: int | None = None) -> str:
@@ -190,8 +211,12 @@ def make_completion(a: int, op: str, b: int, fmt: str = "plain", pad_width: int 
     a_text, b_text = _operand_text(a, pad_width), _operand_text(b, pad_width)
     if fmt in ("sum_cot", "reverse_sum_cot") or (fmt.startswith("cot") and op == "*"):
         return f"{_sum_cot(a_text, b, reverse=fmt != 'sum_cot', pad_width=pad_width)}={answer}"
-    steps = {"+": _addition_cot, "-": _subtraction_cot}.get(op)
-    steps_text = steps(a_text, b_text) if steps else _long_division_cot(a_text, b_text, division_layout(fmt))
+    if op == "+":
+        steps_text = _addition_cot(a_text, b_text)
+    elif op == "-":
+        steps_text = _subtraction_cot(a_text, b_text, subtraction_layout(fmt))
+    else:
+        steps_text = _long_division_cot(a_text, b_text, division_layout(fmt))
     return f"{steps_text}={answer}"
 
 
@@ -237,6 +262,8 @@ def max_completion_length(op: str, fmt: str, max_digits: int) -> int:
         return d * (4 * d + 2) + (d - 1) + 1 + answer
     if op == "+":  # "x+y+c=CD" per column
         return 8 * d + (d - 1) + 1 + answer
+    if op == "-" and subtraction_layout(fmt) == "complement":  # up to two passes of "x-y-b=BD" per column
+        return 8 * 2 * d + (2 * d - 1) + 1 + answer
     if op == "-":  # sign, then "x-y-b=BD" per column
         return 1 + 8 * d + (d - 1) + 1 + answer
     layout = division_layout(fmt)

@@ -11,11 +11,13 @@ from dataclasses import dataclass
 
 PROMPT_PATTERN = re.compile(r"(\d+)([+\-*/])(\d+)=")
 DIVISION_FORMATS = ("cot_div_unpadded", "cot_div_fixed", "cot_div_product")
-# What "cot" means for division; kept here (not imported from the writers) and compared with them by a test.
-DIVISION_COT = "cot_div_unpadded"
+SUBTRACTION_FORMATS = ("cot_sub_sign", "cot_sub_complement")
+# What "cot" means for division and subtraction; kept here (not imported from the writers), compared by a test.
+DIVISION_COT = "cot_div_product"
+SUBTRACTION_COT = "cot_sub_complement"
 CANDIDATE_FORMATS = {
     "+": ("plain", "reversed", "reverse_cot", "cot"),
-    "-": ("plain", "reversed", "reverse_cot", "cot"),
+    "-": ("plain", "reversed", "reverse_cot", *SUBTRACTION_FORMATS),
     "*": ("plain", "reversed", "reverse_cot", "sum_cot", "reverse_sum_cot"),
     "/": ("plain", "reversed", "reverse_cot", *DIVISION_FORMATS),
 }
@@ -63,8 +65,28 @@ def _unreverse(text: str, op: str) -> str:
     return text[0] + text[1:][::-1] if text.startswith("-") else text[::-1]
 
 
+def _complement_steps(a_text, b_text):
+    """a - b column by column whatever the sign; after a borrow out of the last column, 0 - digit - borrow per column
+    of those digits (which are 10^n + a - b) gives |a - b|."""
+    n = max(len(a_text), len(b_text))
+    value = int(a_text) - int(b_text)
+    first = value % 10**n  # the digits the first pass writes
+    xs, ys = _digit_columns(a_text, n), _digit_columns(b_text, n)
+    passes = [(xs, ys, [int(d) for d in str(first).zfill(n)[::-1]])]
+    if value < 0:
+        passes.append(([0] * n, passes[0][2], [int(d) for d in str(-value).zfill(n)[::-1]]))
+    steps = []
+    for tops, bottoms, digits in passes:
+        borrow = 0
+        for x, y, digit in zip(tops, bottoms, digits):
+            out = 1 if x - y - borrow < 0 else 0
+            steps.append(f"{x}-{y}-{borrow}={out}{digit}")
+            borrow = out
+    return steps
+
+
 def _column_steps(a_text, op, b_text):
-    """Expected steps of the column-wise chain of thought for + and -, as text."""
+    """Expected steps of the column-wise chain of thought for + and - (sign layout), as text."""
     a, b = int(a_text), int(b_text)
     if op == "-" and a < b:
         a_text, b_text = b_text, a_text
@@ -124,7 +146,7 @@ def _read_steps(completion: str, op: str, fmt: str) -> list[str]:
     body, _, final = completion.rpartition("=")
     if op == "*":
         return body.split("+") + [final]
-    if op == "-":
+    if op == "-" and fmt == "cot_sub_sign":
         return ([body[:1]] + body[1:].split(";") if body else [""]) + [final]
     return body.split(";") + [final]
 
@@ -147,6 +169,8 @@ def _verdict_with(a_text, op, b_text, completion, fmt, product_width=None) -> Tr
         expected_steps = []
     elif fmt == "reverse_cot":
         expected_steps = [None]  # the reversed answer, checked by value below
+    elif op == "-" and fmt == "cot_sub_complement":
+        expected_steps = _complement_steps(a_text, b_text)
     elif op in "+-":
         expected_steps = _column_steps(a_text, op, b_text)
     elif op == "*":
@@ -188,12 +212,15 @@ def verify_trace(prompt: str, completion: str, fmt: str | None = None) -> TraceV
         raise ValueError(f"division by zero in prompt {prompt!r}")
     formats = CANDIDATE_FORMATS[op]
     if fmt is not None:
+        # cot_div_* changes division only, cot_sub_* subtraction only; each is cot for the other operations
         if fmt.startswith("cot") and op == "*":
             fmt = "reverse_sum_cot"
-        elif fmt == "cot" and op == "/":
+        elif fmt.startswith("cot") and op == "/" and not fmt.startswith("cot_div_"):
             fmt = DIVISION_COT
-        elif fmt.startswith("cot_div_") and op in "+-":
-            fmt = "cot"  # a division layout changes nothing for + and -
+        elif fmt.startswith("cot") and op == "-" and not fmt.startswith("cot_sub_"):
+            fmt = SUBTRACTION_COT
+        elif fmt.startswith("cot") and op == "+":
+            fmt = "cot"
         if fmt not in formats:
             raise ValueError(f"format {fmt!r} does not exist for {op!r}; expected one of {formats}")
         formats = (fmt,)

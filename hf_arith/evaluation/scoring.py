@@ -80,15 +80,16 @@ def dataset_problems(dataset) -> list[Problem]:
 
 
 def evaluate_suites(model, tokenizer, settings, names: list[str], splits, size: int = 10_000,
-                    batch_size: int = 1000) -> dict[str, dict]:
+                    batch_size: int = 1000, digits: int | None = None) -> dict[str, dict]:
     """Scores the named suites for a model trained on `settings` (ArithmeticDataSettings): `test` and `validation`
-    are the dataset's splits, the others are drawn for the model's operations and digit count. Every suite reports
-    how many of its problems were in the training split (`splits["train"]`) and the exact match on the others."""
+    are the dataset's splits, the others are drawn for the model's operations and digit count (or `digits`: a hard
+    suite of 100-digit problems for a model trained on 20). Every suite reports how many of its problems were in the
+    training split (`splits["train"]`) and the exact match on the others."""
     train_keys = set(dataset_problems(splits["train"])) if "train" in splits else None
     results = {}
     for name in names:
         problems = (dataset_problems(splits[name]) if name in ("test", "validation")
-                    else suite_problems(name, settings.operations, settings.max_digits, size))
+                    else suite_problems(name, settings.operations, digits or settings.max_digits, size))
         results[name] = evaluate_problems(model, tokenizer, problems, settings.format, settings.pad_width,
                                           train_keys, batch_size)
     return results

@@ -15,10 +15,10 @@ from ..batching import encode
 from ..data.builder import load_traces
 from ..data.corpus import corpus_datasets, read_corpus
 from ..data.settings import ArithmeticDataSettings
-from ..data.suites import parse_suite_names
+from ..data.suites import length_of, parse_suite_names
 from ..data.traces import make_prompt, make_trace, max_completion_length
 from ..evaluation.metrics import preprocess_logits_for_metrics, teacher_forced_metrics
-from ..evaluation.plots import save_heatmap
+from ..evaluation.plots import save_accuracy_vs_length, save_heatmap
 from ..evaluation.scoring import evaluate_suites, format_examples, suite_line
 from ..tokenization_aligned import AlignedPairTokenizer
 from ..tokenization_char_fast import CharTokenizerFast
@@ -65,8 +65,12 @@ class ArithmeticTask:
         on a learned table, the largest coupled id plus one (offset + the longest number's digits + 1)."""
         d, fmt = self.max_digits, self.settings.format
         if self.spec.model.position_embedding == "coupled" and self.spec.model.coupled_embedding == "learned":
-            longest_number = max({"+": d + 1, "-": d, "*": 2 * d, "/": d}[op] for op in self.settings.operations)
-            return self.spec.model.coupled_max_offset + longest_number + 1
+            # the largest id: a training number shifted by the largest offset, or the longest number the tokenizer
+            # takes at offset 0 (ids are 1 + offset + significance)
+            def longest(digits):
+                return max({"+": digits + 1, "-": digits, "*": 2 * digits, "/": digits}[op]
+                           for op in self.settings.operations)
+            return max(self.spec.model.coupled_max_offset + longest(self.settings.max_digits), longest(d)) + 1
         largest = 10**d - 1
         return max(len(encode(tokenizer, make_prompt(largest, op, largest))) + max_completion_length(op, fmt, d) + 1
                    for op in self.settings.operations)
@@ -102,9 +106,7 @@ class ArithmeticTask:
         return results
 
     def write_figures(self, output_dir: str, evaluation: dict) -> None:
-        for name, metrics in evaluation.items():
-            save_heatmap(metrics["by_digits"], f"{output_dir}/heatmap_{name}.png",
-                         f"{self.spec.run.preset}: {name} exact match by operand lengths")
+        write_suite_figures(output_dir, evaluation, self.spec.run.preset, self.settings)
 
     def summary_lines(self, evaluation: dict) -> list[str]:
         return [suite_line(name, metrics) for name, metrics in evaluation.items()]
@@ -147,6 +149,20 @@ class ArithmeticTask:
             task_line=(f"for `{s.operations}` on {s.min_digits}-{s.max_digits}-digit operands in the `{s.format}` "
                        "format."),
             usage=usage, cli_line=f"or `hf-arith calc {repo} {prompt[:-1]}` with the package installed.")
+
+
+def write_suite_figures(output_dir: str, evaluation: dict, title: str, settings, only=None) -> None:
+    """A heatmap per suite (by operand lengths; with `only`, for those suites alone), and accuracy against length
+    from every length_N suite recorded."""
+    lengths = {length_of(name): metrics["exact_match"] for name, metrics in evaluation.items() if length_of(name)}
+    for name, metrics in evaluation.items():
+        if length_of(name) is None and (only is None or name in only):
+            save_heatmap(metrics["by_digits"], f"{output_dir}/heatmap_{name}.png",
+                         f"{title}: {name} exact match by operand lengths")
+    if lengths:
+        save_accuracy_vs_length({title: lengths}, f"{output_dir}/accuracy_vs_length.png",
+                                (settings.min_digits, settings.max_digits),
+                                f"{title}: exact match on full-width problems by operand length")
 
 
 class CorpusTask:
