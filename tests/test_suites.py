@@ -52,11 +52,13 @@ def test_hard_cases_of_the_other_operations():
     subtraction = [hard_problem(rng, "-", 4)[1:] for _ in range(2000)]
     assert any(a < b for a, b in subtraction) and any(a == b for a, b in subtraction)  # sign changes, zero
     assert any(a % 1000 == 0 and a > 0 and b % 10 for a, b in subtraction)  # a borrow through zeros
+    assert any(a < b and (b - a) % 100 == 0 for a, b in subtraction)  # equal low digits, a negative result
     division = [hard_problem(rng, "/", 4)[1:] for _ in range(2000)]
     assert all(b >= 1 for _, b in division)
     assert any(a % b == 0 for a, b in division) and any(a % b == b - 1 and b > 1 for a, b in division)
     assert any(b == 1 for _, b in division) and any(0 < a < b for a, b in division)
     assert any("0" in str(a // b)[1:] for a, b in division)  # quotients with inner zeros
+    assert any(a == b for a, b in division) and any(a // b == 100 and b > 1 for a, b in division)  # b, then zeros
     products = [hard_problem(rng, "*", 3)[1:] for _ in range(2000)]
     dense = sum(sum(ch in "89" for ch in f"{a:03d}{b:03d}") >= 5 for a, b in products)
     assert dense > 0.4 * len(products)

@@ -82,17 +82,21 @@ def _hard_addition(rng: random.Random, d: int) -> tuple[int, int]:
 def _hard_subtraction(rng: random.Random, d: int) -> tuple[int, int]:
     kind = rng.random()
     top = 10**d - 1
-    if kind < 0.3:  # a borrow through a run of zeros: 1000 - 1, 50004 - 7
+    if kind < 0.25:  # a borrow through a run of zeros: 1000 - 1, 50004 - 7
         zeros = rng.randint(1, d - 1) if d > 1 else 1
         head = [rng.randint(1, 9)] + [rng.randint(0, 9) for _ in range(max(d - zeros, 1) - 1)]
         a = min(_number(head) * 10**zeros + rng.randint(0, 9) * (rng.random() < 0.3), top)
         return a, rng.randint(1, 10 ** min(zeros + 1, d) - 1)
-    if kind < 0.5:  # close operands: results with leading zeros (in a padded answer)
+    if kind < 0.4:  # close operands: results with leading zeros (in a padded answer)
         a = rng.randint(10 ** (d - 1), top)
         return a, max(0, a - rng.randint(0, 10 ** rng.randint(0, max(d - 2, 0))))
-    if kind < 0.75:  # a sign change: b just above a, or far above
+    if kind < 0.6:  # a sign change: b just above a, or far above
         a = rng.randint(0, top - 1)
         return a, rng.randint(a + 1, min(top, a + 10 ** rng.randint(0, d)))
+    if kind < 0.75 and d > 1:  # equal low digits (707 - 7, 311 - 611): a - b is a multiple of 10^j, so the
+        j = rng.randint(1, d - 1)  # complement pass of a negative result starts with zeros and no borrow
+        low = rng.randint(0, 10**j - 1)
+        return rng.randint(0, 10 ** (d - j) - 1) * 10**j + low, rng.randint(0, 10 ** (d - j) - 1) * 10**j + low
     if kind < 0.85:
         a = rng.randint(0, top)
         return a, a  # zero
@@ -137,9 +141,13 @@ def _hard_division(rng: random.Random, d: int) -> tuple[int, int]:
         return rng.randint(0, (top - b + 1) // b) * b + b - 1, b
     if kind < 0.75:
         return rng.randint(0, top), 1  # divisor 1
-    if kind < 0.9:
+    if kind < 0.85:
         return rng.randint(0, b - 1), b  # dividend < divisor: quotient 0
-    return b, b  # quotient 1, remainder 0
+    # The running value equals b at one step (quotient digit 1, remainder 0 there): a = b * 10^k + r, r < 10^k;
+    # k = 0 is a = b. The calculator's model answered 67/67 with 0r67 until these were oversampled.
+    k = rng.randint(0, d - 1)
+    b = rng.randint(1, top // 10**k)
+    return b * 10**k + rng.randint(0, 10**k - 1), b
 
 
 HARD_GENERATORS: dict[str, Callable[[random.Random, int], tuple[int, int]]] = {
@@ -149,9 +157,9 @@ HARD_GENERATORS: dict[str, Callable[[random.Random, int], tuple[int, int]]] = {
 def hard_problem(rng: random.Random, op: str, min_digits: int, max_digits: int) -> Problem:
     """One adversarial problem for `op` with operands of at most `max_digits` digits (any length below it):
     +  carry chains of every length 1..d+1 (runs of a_i + b_i = 9 after a carry), 10^k - 1 + b, 999 + 999;
-    -  borrows through runs of zeros, results with leading zeros, sign changes, a - a, small a;
+    -  borrows through runs of zeros, results with leading zeros, sign changes, equal low digits, a - a, small a;
     *  operands dense in 8s and 9s, 10^d - 1 times b, operands with inner zeros, times 0, 1, 10^(d-1);
-    /  quotients with inner zeros, remainder 0, remainder b - 1, divisor 1, dividend < divisor, a = b."""
+    /  quotients with inner zeros, remainder 0, remainder b - 1, divisor 1, dividend < divisor, a = b * 10^k + r."""
     a, b = HARD_GENERATORS[op](rng, max_digits)
     return op, a, b
 
