@@ -62,7 +62,19 @@ def test_metrics_and_evaluate_module_offline():
     assert result["char_accuracy"] == pytest.approx((4 + 1 + 4) / (4 + 2 + 5))
     assert result["by_digits"] == {"1x1": 0.0, "2x1": 0.0, "3x3": 1.0}
     assert result["by_operation"] == {"+": 0.5, "/": 0.0}
+    assert result["by_operation_digits"] == {"+": {"1x1": 0.0, "3x3": 1.0}, "/": {"2x1": 0.0}}
     assert arith_metrics(["1"], ["1"]) == {"exact_match": 1.0, "answer_exact_match": 1.0, "char_accuracy": 1.0}
+
+
+def test_a_calculator_gets_one_heatmap_per_operation(tmp_path):
+    from hf_arith.training.tasks import write_suite_figures
+
+    metrics = arith_metrics(["3201", "12", "5=9r2"], ["3201", "13", "4=9r2"], prompts=["345+678=", "3+9=", "29/3="])
+    settings = SimpleNamespace(min_digits=1, max_digits=3)
+    write_suite_figures(str(tmp_path), {"test": metrics}, "calc", settings)
+    single = arith_metrics(["3201"], ["3201"], prompts=["345+678="])
+    write_suite_figures(str(tmp_path), {"uniform": single}, "add", settings)
+    assert sorted(os.listdir(tmp_path)) == ["heatmap_test.png", "heatmap_test_by_operation.png", "heatmap_uniform.png"]
 
 
 def test_answer_exact_match_of_answer_only_formats_is_the_whole_completion():

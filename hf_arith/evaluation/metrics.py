@@ -42,14 +42,19 @@ def arith_metrics(predictions: list[str], references: list[str], prompts: list[s
 
 
 def breakdowns(prompts: list[str], right: list[bool]) -> dict:
-    """Exact match per operand-length cell ('3x2') and per operation, for the heatmap and the per-operation table."""
-    cells, operations = defaultdict(list), defaultdict(list)
+    """Exact match per operand-length cell ('3x2'), per operation, and per operation and cell (the heatmaps, one per
+    operation, and the per-operation table)."""
+    cells, operations, operation_cells = defaultdict(list), defaultdict(list), defaultdict(lambda: defaultdict(list))
     for prompt, ok in zip(prompts, right):
         a, op, b = parse_prompt(prompt)
-        cells[f"{len(a.lstrip('0') or '0')}x{len(b.lstrip('0') or '0')}"].append(ok)
+        cell = f"{len(a.lstrip('0') or '0')}x{len(b.lstrip('0') or '0')}"
+        cells[cell].append(ok)
         operations[op].append(ok)
+        operation_cells[op][cell].append(ok)
     return {"by_digits": {key: float(np.mean(v)) for key, v in sorted(cells.items())},
-            "by_operation": {op: float(np.mean(v)) for op, v in sorted(operations.items())}}
+            "by_operation": {op: float(np.mean(v)) for op, v in sorted(operations.items())},
+            "by_operation_digits": {op: {key: float(np.mean(v)) for key, v in sorted(by_cell.items())}
+                                    for op, by_cell in sorted(operation_cells.items())}}
 
 
 def preprocess_logits_for_metrics(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:

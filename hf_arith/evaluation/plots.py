@@ -17,7 +17,8 @@ def pyplot():
 
 
 def _save(fig, path: str) -> None:
-    fig.tight_layout()
+    if fig.get_layout_engine() is None:  # figures with colour bars lay themselves out ("constrained")
+        fig.tight_layout()
     fig.savefig(path, dpi=110)
     pyplot().close(fig)
 
@@ -26,14 +27,34 @@ def save_heatmap(by_digits: dict[str, float], path: str, title: str) -> None:
     """Exact match per (digits of a, digits of b), coloured by ERROR rate on a log scale, so that one cell at 98 %
     stands out from cells at 100 % (a linear 0-100 % scale paints them the same colour). Each cell is labelled with
     its exact match."""
+    save_heatmaps({"": by_digits}, path, title)
+
+
+def save_heatmaps(panels: dict[str, dict[str, float]], path: str, title: str) -> None:
+    """One heatmap (see `save_heatmap`) per panel, side by side on one colour scale: e.g. one per operation."""
     from matplotlib.colors import LogNorm
 
     plt = pyplot()
-    cells = {tuple(int(x) for x in key.split("x")): value for key, value in by_digits.items()}
+    grids = {name: {tuple(int(x) for x in key.split("x")): value for key, value in by_digits.items()}
+             for name, by_digits in panels.items()}
+    width = max(len({b for _, b in cells}) for cells in grids.values())
+    height = max(len({a for a, _ in cells}) for cells in grids.values())
+    fig, axes = plt.subplots(1, len(grids), figsize=(1.2 + (1.4 + 0.75 * width) * len(grids), 1.8 + 0.6 * height),
+                             squeeze=False, layout="constrained")
+    for ax, (name, cells) in zip(axes[0], grids.items()):
+        image = _draw_heatmap(ax, cells, LogNorm(vmin=1e-4, vmax=1))
+        if name:
+            ax.set_title(name, fontsize=8)
+    fig.suptitle("\n".join(textwrap.wrap(title, 34 * len(grids))), fontsize=8)
+    bar = fig.colorbar(image, ax=list(axes[0]), shrink=0.9)
+    bar.set_label("error rate (log); cells: exact match %", fontsize=7)
+    _save(fig, path)
+
+
+def _draw_heatmap(ax, cells: dict[tuple[int, int], float], norm):
     rows, cols = sorted({a for a, _ in cells}), sorted({b for _, b in cells})
     errors = [[max(1 - cells[(a, b)], 1e-4) if (a, b) in cells else math.nan for b in cols] for a in rows]
-    fig, ax = plt.subplots(figsize=(2.2 + 0.75 * len(cols), 1.6 + 0.6 * len(rows)))
-    image = ax.imshow(errors, norm=LogNorm(vmin=1e-4, vmax=1), cmap="magma_r", origin="lower")
+    image = ax.imshow(errors, norm=norm, cmap="magma_r", origin="lower")
     for i, a in enumerate(rows):
         for j, b in enumerate(cols):
             if (a, b) in cells:
@@ -44,10 +65,7 @@ def save_heatmap(by_digits: dict[str, float], path: str, title: str) -> None:
     ax.set_yticks(range(len(rows)), rows)
     ax.set_xlabel("digits of b")
     ax.set_ylabel("digits of a")
-    ax.set_title("\n".join(textwrap.wrap(title, 34)), fontsize=8)
-    bar = fig.colorbar(image, ax=ax, fraction=0.05, pad=0.04)
-    bar.set_label("error rate (log); cells: exact match %", fontsize=7)
-    _save(fig, path)
+    return image
 
 
 def save_training_curves(history: list[dict], path: str, metric: str) -> None:

@@ -18,7 +18,7 @@ from ..data.settings import ArithmeticDataSettings
 from ..data.suites import length_of, parse_suite_names
 from ..data.traces import make_prompt, make_trace, max_completion_length
 from ..evaluation.metrics import preprocess_logits_for_metrics, teacher_forced_metrics
-from ..evaluation.plots import save_accuracy_vs_length, save_heatmap
+from ..evaluation.plots import save_accuracy_vs_length, save_heatmap, save_heatmaps
 from ..evaluation.scoring import evaluate_suites, format_examples, suite_line
 from ..tokenization_aligned import AlignedPairTokenizer
 from ..tokenization_char_fast import CharTokenizerFast
@@ -159,6 +159,11 @@ def write_suite_figures(output_dir: str, evaluation: dict, title: str, settings,
         if length_of(name) is None and (only is None or name in only):
             save_heatmap(metrics["by_digits"], f"{output_dir}/heatmap_{name}.png",
                          f"{title}: {name} exact match by operand lengths")
+            by_operation = metrics.get("by_operation_digits", {})
+            if len(by_operation) > 1:  # the calculator: where each operation's errors are
+                save_heatmaps({f"a {op} b": cells for op, cells in by_operation.items()},
+                              f"{output_dir}/heatmap_{name}_by_operation.png",
+                              f"{title}: {name} exact match by operation and operand lengths")
     if lengths:
         save_accuracy_vs_length({title: lengths}, f"{output_dir}/accuracy_vs_length.png",
                                 (settings.min_digits, settings.max_digits),
