@@ -385,3 +385,22 @@ def test_a_tiny_length_generalization_run_end_to_end(tmp_path, capsys):
     assert {"length_6", "length_8", "length_12"} <= set(recorded)
     assert main(["eval", str(out), "--lengths", "13", "--no_save"]) == 2  # beyond the tokenizer's 12 digits
     assert "beyond this model's tokenizer (max_digits=12)" in capsys.readouterr().err
+
+
+def test_plot_runs_draws_accuracy_against_length_per_folder(tmp_path, capsys):
+    from plot_runs import main as plot_main  # scripts/ is on sys.path (conftest)
+
+    folders = []
+    for name, points in (("coupled", {10: 1.0, 50: 0.6}), ("rope", {10: 0.9, 50: 0.0})):
+        folder = tmp_path / name
+        folder.mkdir()
+        evaluation = {f"length_{n}": {"exact_match": v} for n, v in points.items()}
+        (folder / "all_results.json").write_text(json.dumps({"evaluation": {"test": {"exact_match": 1}, **evaluation}}))
+        (folder / "config.json").write_text(json.dumps({"arith_data": {"min_digits": 1, "max_digits": 20}}))
+        folders.append(str(folder))
+    out = tmp_path / "lengths.png"
+    assert plot_main(["--lengths", "true", "--run_dirs", *folders, "--output", str(out)]) == 0
+    assert out.read_bytes()[:4] == b"\x89PNG"
+    (tmp_path / "rope" / "all_results.json").write_text(json.dumps({"evaluation": {"test": {"exact_match": 1}}}))
+    assert plot_main(["--lengths", "true", "--run_dirs", *folders, "--output", str(out)]) == 2
+    assert "has no length_N results" in capsys.readouterr().err
