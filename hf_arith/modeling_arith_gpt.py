@@ -34,6 +34,8 @@ class ArithGPTRotaryEmbedding(nn.Module):
         rope_init_fn = (self.compute_default_rope_parameters if self.rope_type == "default"
                         else ROPE_INIT_FUNCTIONS[self.rope_type])
         inv_freq, self.attention_scaling = rope_init_fn(config)
+        # What dynamic_rope_update reads: the "dynamic" type grows the frequencies past the trained length.
+        self.max_seq_len_cached = self.original_max_seq_len = config.n_positions
         # Non-persistent: derived from the config, so not stored in the weights file (rebuilt by _init_weights).
         self.register_buffer("inv_freq", inv_freq, persistent=False)
         self.register_buffer("original_inv_freq", inv_freq.clone(), persistent=False)

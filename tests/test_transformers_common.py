@@ -64,9 +64,24 @@ class ArithGPTLearnedCommonTest(ModelTesterMixin, unittest.TestCase):
     def test_config(self):
         self.config_tester.run_common_tests()
 
+    @unittest.skip("GenerationTesterMixin lives in tests/generation/, which transformers' sdist does not ship (the "
+                   "only place these tests can be fetched from here); tests/test_modeling.py checks generate, the KV "
+                   "and static caches, left padding, assisted decoding and output_* in generate instead")
+    def test_generation_tester_mixin_inheritance(self):
+        pass
+
+
 
 class ArithGPTRopeCommonTest(ArithGPTLearnedCommonTest):
     position_embedding = "rope"
+
+
+# The RoPE-scaling tests (one per scaling type, expanded by `parameterized`) apply to the RoPE scheme only.
+_NO_ROPE = unittest.skip("no RoPE in this scheme (config.rope_parameters is unused); transformers' models without "
+                         "RoPE do not run this test either")
+for _name in [n for n in dir(ModelTesterMixin) if n.startswith("test_model_rope_scaling_from_config")]:
+    setattr(ArithGPTLearnedCommonTest, _name, _NO_ROPE(lambda self: None))
+    setattr(ArithGPTRopeCommonTest, _name, getattr(ModelTesterMixin, _name))
 
 
 class ArithGPTNoPositionsCommonTest(ArithGPTLearnedCommonTest):
@@ -74,4 +89,13 @@ class ArithGPTNoPositionsCommonTest(ArithGPTLearnedCommonTest):
 
 
 class ArithGPTCoupledCommonTest(ArithGPTLearnedCommonTest):
-    position_embedding = "coupled"
+    position_embedding = "coupled"  # the tester's coupled config carries ids through a learned table
+
+    @unittest.skip("coupled positions are computed from the token ids (a digit's significance); with inputs_embeds "
+                   "and no position_ids the model raises a clear ValueError instead of guessing")
+    def test_inputs_embeds(self):
+        pass
+
+    @unittest.skip("see test_inputs_embeds: coupled positions need the token ids")
+    def test_inputs_embeds_matches_input_ids(self):
+        pass
