@@ -141,13 +141,11 @@ def _hard_division(rng: random.Random, d: int) -> tuple[int, int]:
         return rng.randint(0, (top - b + 1) // b) * b + b - 1, b
     if kind < 0.75:
         return rng.randint(0, top), 1  # divisor 1
-    if kind < 0.85:
+    if kind < 0.9:
         return rng.randint(0, b - 1), b  # dividend < divisor: quotient 0
-    # The running value equals b at one step (quotient digit 1, remainder 0 there): a = b * 10^k + r, r < 10^k;
-    # k = 0 is a = b. The calculator's model answered 67/67 with 0r67 until these were oversampled.
-    k = rng.randint(0, d - 1)
-    b = rng.randint(1, top // 10**k)
-    return b * 10**k + rng.randint(0, 10**k - 1), b
+    # Quotient 1, remainder 0. (Oversampling every "running value = b" case, a = b * 10^k + r, did not fix the
+    # calculator's a/a answers and its ÷ score fell: measured in the README, reverted.)
+    return b, b
 
 
 HARD_GENERATORS: dict[str, Callable[[random.Random, int], tuple[int, int]]] = {
@@ -159,7 +157,7 @@ def hard_problem(rng: random.Random, op: str, min_digits: int, max_digits: int) 
     +  carry chains of every length 1..d+1 (runs of a_i + b_i = 9 after a carry), 10^k - 1 + b, 999 + 999;
     -  borrows through runs of zeros, results with leading zeros, sign changes, equal low digits, a - a, small a;
     *  operands dense in 8s and 9s, 10^d - 1 times b, operands with inner zeros, times 0, 1, 10^(d-1);
-    /  quotients with inner zeros, remainder 0, remainder b - 1, divisor 1, dividend < divisor, a = b * 10^k + r."""
+    /  quotients with inner zeros, remainder 0, remainder b - 1, divisor 1, dividend < divisor, a = b."""
     a, b = HARD_GENERATORS[op](rng, max_digits)
     return op, a, b
 
