@@ -68,7 +68,7 @@ class Demo:
             if verdict is None:  # a step the model could not take: not run
                 steps.append([(f"{step.a}{step.op}{step.b}=", "not run")])
                 continue
-            spans = [(step.prompt, None)] + _trace_spans(step.completion, verdict)
+            spans = [(step.prompt, None)] + _trace_spans(step.completion, step.op, verdict)
             steps.append(spans)
             confidence += [(f"step {number}:", 1.0)] + self.confidence(step.prompt, step.completion)
         answer = result.answer if result.answer is not None else "?"
@@ -109,16 +109,20 @@ class Demo:
         return None
 
 
-def _trace_spans(completion: str, verdict) -> list[tuple[str, str | None]]:
-    """The completion cut into its steps (';', '+' between products, '=' before the answer), each labelled right or
-    first wrong step, for the highlighted trace."""
-    pieces, current = [], ""
-    for ch in completion:
-        current += ch
-        if ch in ";+=" and len(current) > 1:
-            pieces.append(current)
-            current = ""
-    pieces.append(current)
+def _trace_spans(completion: str, op: str, verdict) -> list[tuple[str, str | None]]:
+    """The completion cut into the steps verify_trace counts, each labelled right or first wrong step, for the
+    highlighted trace: ';' ends a step of +, - and / chains, '+' after a ']' ends a product of a multiplication, the
+    last '=' starts the final answer, and the sign of cot_sub_sign is a step of its own."""
+    if "=" not in completion:  # plain or reversed: the answer is the only step
+        pieces = [completion]
+    else:
+        cut = completion.rindex("=")
+        body, separator = completion[:cut], "]+" if op == "*" else ";"
+        pieces = [piece + separator for piece in body.split(separator)]
+        pieces[-1] = pieces[-1][: -len(separator)]
+        if op == "-" and verdict.format == "cot_sub_sign" and body[:1] in "+-":
+            pieces = [body[0], pieces[0][1:], *pieces[1:]]
+        pieces.append(completion[cut:])
     wrong = verdict.first_error_step
     labels = ["ok" if wrong is None or i < wrong else ("first wrong step" if i == wrong else None)
               for i in range(len(pieces))]

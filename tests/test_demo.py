@@ -15,6 +15,9 @@ import urllib.request
 import pytest
 
 from hf_arith.cli import main
+from hf_arith.data.traces import make_trace
+from hf_arith.data.verify import verify_trace
+from hf_arith.demo import _trace_spans
 
 from .tiny import TINY
 
@@ -46,6 +49,26 @@ def test_solve_shows_the_models_answer_pythons_and_the_trace(demo):
     assert all(label == "ok" for _, label in trace)
     tokens = [token for token, _ in solved.confidence[1:]]
     assert tokens == ["9", "7", "5", "0", "<eos>"] and all(0 < p <= 1 for _, p in solved.confidence)
+
+
+@pytest.mark.parametrize("a, op, b, fmt", [(345, "+", 678, "cot"), (807, "*", 214, "cot"), (345, "/", 7, "cot"),
+                                            (345, "-", 678, "cot"), (45, "-", 7, "cot_sub_sign"),
+                                            (386, "*", 273, "reverse_cot"), (12, "+", 3, "reversed")])
+def test_the_highlighted_trace_has_verify_traces_steps_and_marks_the_wrong_one(a, op, b, fmt):
+    prompt, completion = make_trace(a, op, b, fmt)
+    spans = _trace_spans(completion, op, verify_trace(prompt, completion, fmt))
+    assert "".join(text for text, _ in spans) == completion
+    assert len(spans) == verify_trace(prompt, completion, fmt).num_steps and all(lab == "ok" for _, lab in spans)
+    # change one digit of the second-to-last step: that step is marked, the ones before stay ok, none after is
+    target = max(len(spans) - 2, 0)
+    position = len("".join(text for text, _ in spans[:target]))
+    position += next(i for i, ch in enumerate(spans[target][0]) if ch.isdigit())
+    wrong = completion[:position] + str((int(completion[position]) + 1) % 10) + completion[position + 1:]
+    verdict = verify_trace(prompt, wrong, fmt)
+    labels = [label for _, label in _trace_spans(wrong, op, verdict)]
+    if not verdict.valid:
+        assert labels[verdict.first_error_step] == "first wrong step"
+        assert set(labels[:verdict.first_error_step]) <= {"ok"} and set(labels[verdict.first_error_step + 1:]) <= {None}
 
 
 def test_expressions_and_bad_input_give_messages_not_tracebacks(demo):
