@@ -14,6 +14,7 @@ import torch
 
 from .batching import encode
 from .calculator import Calculator, StepError, exact_value, parse_expression
+from .data.verify import read_steps
 from .loading import load_model_folder
 
 EXAMPLES = {"+": ["123+456", "999+1", "(12+34)+56"], "-": ["345-678", "1000-1", "-5+3"],
@@ -110,19 +111,16 @@ class Demo:
 
 
 def _trace_spans(completion: str, op: str, verdict) -> list[tuple[str, str | None]]:
-    """The completion cut into the steps verify_trace counts, each labelled right or first wrong step, for the
-    highlighted trace: ';' ends a step of +, - and / chains, '+' after a ']' ends a product of a multiplication, the
-    last '=' starts the final answer, and the sign of cot_sub_sign is a step of its own."""
-    if "=" not in completion:  # plain or reversed: the answer is the only step
-        pieces = [completion]
-    else:
-        cut = completion.rindex("=")
-        body, separator = completion[:cut], "]+" if op == "*" else ";"
-        pieces = [piece + separator for piece in body.split(separator)]
-        pieces[-1] = pieces[-1][: -len(separator)]
-        if op == "-" and verdict.format == "cot_sub_sign" and body[:1] in "+-":
-            pieces = [body[0], pieces[0][1:], *pieces[1:]]
-        pieces.append(completion[cut:])
+    """The completion cut into the steps verify_trace counts (its own `read_steps`, each step keeping the separator
+    that follows it), each labelled right or first wrong step, for the highlighted trace."""
+    pieces, position = [], 0
+    for step in read_steps(completion, op, verdict.format):
+        end = position + len(step)
+        if end < len(completion) and completion[end] in ";+=":
+            end += 1  # the separator read_steps dropped (the sign of cot_sub_sign has none after it)
+        pieces.append(completion[position:end])
+        position = end
+    pieces[-1] += completion[position:]
     wrong = verdict.first_error_step
     labels = ["ok" if wrong is None or i < wrong else ("first wrong step" if i == wrong else None)
               for i in range(len(pieces))]

@@ -137,8 +137,9 @@ def _division_steps(a_text, b_text, fmt):
     return steps
 
 
-def _read_steps(completion: str, op: str, fmt: str) -> list[str]:
-    """Splits a completion into its steps; the last item is always the final answer."""
+def read_steps(completion: str, op: str, fmt: str) -> list[str]:
+    """Splits a completion into the steps `verify_trace` counts (separators dropped); the last item is always the
+    final answer."""
     if fmt in ("plain", "reversed"):
         return [completion]
     if fmt == "reverse_cot":
@@ -162,7 +163,7 @@ def _verdict(a_text, op, b_text, completion, fmt) -> TraceVerdict:
 def _verdict_with(a_text, op, b_text, completion, fmt, product_width=None) -> TraceVerdict:
     b = int(b_text)
     accepted = _accepted_answers(a_text, op, b_text)
-    steps = _read_steps(completion, op, fmt)
+    steps = read_steps(completion, op, fmt)
     final = _unreverse(steps[-1], op) if fmt == "reversed" else steps[-1]
     answer_correct = final in accepted
     if fmt in ("plain", "reversed"):
@@ -234,4 +235,4 @@ def verify_trace(prompt: str, completion: str, fmt: str | None = None) -> TraceV
     return max(verdicts, key=lambda v: (v.first_error_step, v.answer_correct))
 
 
-__all__ = ["TraceVerdict", "verify_trace"]
+__all__ = ["TraceVerdict", "read_steps", "verify_trace"]
