@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -36,7 +37,9 @@ def test_torchrun_two_processes(tmp_path):
 
 def test_sigkill_then_resume_matches_an_uninterrupted_run(tmp_path):
     cache = str(tmp_path / "cache")
-    steps = ["--max_steps", "60", "--save_steps", "20", "--eval_steps", "60"]
+    # save_total_limit 3: the preset keeps one checkpoint, and checkpoint-40 would vanish at step 60 before the poll
+    # below saw it on a busy machine (the run would then finish unkilled)
+    steps = ["--max_steps", "60", "--save_steps", "20", "--eval_steps", "60", "--save_total_limit", "3"]
     reference = tmp_path / "reference"
     done = subprocess.run(_train_cmd(*steps, "--output_dir", str(reference), "--data_cache_dir", cache),
                           capture_output=True, text=True, env=ENV, timeout=600)
@@ -77,8 +80,9 @@ def test_sigkill_then_resume_matches_an_uninterrupted_run(tmp_path):
 def test_sigint_prints_one_line_and_the_checkpoint_resumes_with_the_whole_history(tmp_path):
     cache = str(tmp_path / "cache")
     out = tmp_path / "run"
-    steps = ["--max_steps", "60", "--save_steps", "20", "--eval_steps", "20", "--logging_steps", "10",
-             "--output_dir", str(out), "--data_cache_dir", cache]
+    # 100 steps and every checkpoint kept: the signal lands well before the end even on a busy machine
+    steps = ["--max_steps", "100", "--save_steps", "20", "--eval_steps", "20", "--logging_steps", "10",
+             "--save_total_limit", "5", "--output_dir", str(out), "--data_cache_dir", cache]
     process = subprocess.Popen(_train_cmd(*steps), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=ENV,
                                text=True)
     deadline = time.time() + 300
@@ -96,9 +100,9 @@ def test_sigint_prints_one_line_and_the_checkpoint_resumes_with_the_whole_histor
     assert done.returncode == 0, done.stderr[-3000:]
     results = json.loads((out / "all_results.json").read_text())
     history = json.loads((out / "training_history.json").read_text())
-    assert results["resumed_from"].endswith("checkpoint-40") and results["global_step"] == 60
+    assert re.search(r"checkpoint-(40|60|80)$", results["resumed_from"]) and results["global_step"] == 100
     logged = [h["step"] for h in history if "loss" in h]
-    assert logged[0] == 10 and logged[-1] == 60  # the steps before the checkpoint are in the history too
+    assert logged[0] == 10 and logged[-1] == 100  # the steps before the checkpoint are in the history too
     # the training time counts the part before the checkpoint: it is at least the time of the last logged step
     # (the evaluations after training are in the history too, later than the training's end)
     assert results["train_runtime_s"] >= max(h["elapsed_s"] for h in history if "loss" in h)

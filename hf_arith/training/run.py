@@ -105,7 +105,8 @@ def check_output_dir(spec: TrainSpec, resuming: bool) -> None:
     if finished and not resuming and not spec.run.overwrite_output_dir:
         raise ValueError(f"output folder {output_dir!r} already holds a finished model ({finished[0]}); pass "
                          "--overwrite_output_dir true to replace it, or another --output_dir")
-    probe = os.path.join(output_dir, ".hf_arith_write_probe")
+    # one probe per process: the ranks of a multi-process run check the same folder at once
+    probe = os.path.join(output_dir, f".hf_arith_write_probe-{os.getpid()}")
     try:  # tried, not read from permission bits: root ignores them, a read-only mount does not
         os.makedirs(output_dir, exist_ok=True)
         with open(probe, "w"):
