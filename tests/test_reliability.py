@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 from safetensors.torch import load_file, save_file
 
 from hf_arith.cli import main
@@ -172,6 +173,23 @@ def test_resume_takes_the_newest_complete_checkpoint(tmp_path):
         if complete:  # trainer_state.json is what the Trainer writes last
             (checkpoint / "trainer_state.json").write_text("{}")
     assert last_complete_checkpoint(str(tmp_path)) == str(tmp_path / "checkpoint-40")
+
+
+def test_resuming_from_the_last_checkpoint_trains_no_step_more(trained, tmp_path):
+    """A run killed in its final evaluation leaves its last checkpoint; resuming from it evaluates and writes the
+    folder without training (the Trainer alone would train one step past max_steps)."""
+    out, cache = trained
+    copy = tmp_path / "model"
+    shutil.copytree(out, copy)
+    for name in ("README.md", "all_results.json", "model.safetensors"):  # as if killed before the final files
+        (copy / name).unlink()
+    (last,) = [p for p in copy.iterdir() if p.name.startswith("checkpoint-")]
+    assert main(["train", *TINY, "--output_dir", str(copy), "--data_cache_dir", str(cache),
+                 "--resume_from_checkpoint", "true"]) == 0
+    results = json.loads((copy / "all_results.json").read_text())
+    assert results["global_step"] == int(last.name.split("-")[1]) == 600 and results["resumed_from"] == str(last)
+    finished, saved = load_file(copy / "model.safetensors"), load_file(last / "model.safetensors")
+    assert finished.keys() == saved.keys() and all(torch.equal(finished[k], saved[k]) for k in saved)
 
 
 def test_console_script_one_line_for_os_errors(tmp_path):

@@ -6,7 +6,7 @@ import logging
 import os
 from dataclasses import asdict, dataclass, field
 
-from transformers import Trainer, set_seed
+from transformers import Trainer, TrainerState, set_seed
 
 from ..configuration_arith_gpt import ArithGPTConfig
 from ..hardware import hardware_description
@@ -142,7 +142,14 @@ def train(spec: TrainSpec, callbacks: list | None = None) -> TrainResults:
     parameters = sum(p.numel() for p in model.parameters())
     logger.info("preset %s: %s parameters, world size %d", spec.run.preset, f"{parameters:,}",
                 spec.training.world_size)
-    trainer.train(resume_from_checkpoint=resume)
+    finished = TrainerState.load_from_json(os.path.join(resume, "trainer_state.json")) if resume else None
+    if finished is not None and 0 < spec.training.max_steps <= finished.global_step:
+        # The checkpoint is the end of training (the run stopped in its final evaluation): the Trainer would train
+        # one step more when resumed from it (transformers 5.23 checks max_steps only after a step), so it is loaded.
+        trainer.model.load_state_dict(type(model).from_pretrained(resume).state_dict())
+        trainer.state, timing.train_seconds = finished, timing.earlier_seconds
+    else:
+        trainer.train(resume_from_checkpoint=resume)
     validation = trainer.evaluate()
 
     results = TrainResults(
