@@ -239,7 +239,15 @@ def cmd_train(argv):
     from hf_arith.training.arguments import parse_train_args
     from hf_arith.training.run import train
 
-    train(parse_train_args(argv))  # logs its summary (rank 0) through the "hf_arith" logger
+    import torch.distributed as dist
+
+    try:
+        train(parse_train_args(argv))  # logs its summary (rank 0) through the "hf_arith" logger
+    finally:
+        # A process that exits with its gloo process group alive can abort in the interpreter's teardown
+        # ("terminate called without an active exception", SIGABRT: pytorch/pytorch#190489); this process owns it.
+        if dist.is_available() and dist.is_initialized():
+            dist.destroy_process_group()
     return 0
 
 

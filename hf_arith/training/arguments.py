@@ -144,7 +144,9 @@ def parse_train_args(argv: list[str]) -> TrainSpec:
     preset = get_training_preset(preset_name)
     parser = HfArgumentParser(ARGUMENT_CLASSES, prog="hf-arith train")
     parser.error = _raise_value_error  # the CLI turns it into one line and exit code 2
-    parser.set_defaults(**{"output_dir": f"outputs/{preset_name}", **preset, **from_file, "preset": preset_name})
+    # ArithGPT uses every parameter in every forward pass: DDP's search for unused ones is a wasted graph walk a step
+    defaults = {"output_dir": f"outputs/{preset_name}", "ddp_find_unused_parameters": False}
+    parser.set_defaults(**{**defaults, **preset, **from_file, "preset": preset_name})
     model, data, run, training = parser.parse_args_into_dataclasses(args=argv)
     spec = TrainSpec(model, data, run, training, command=shlex.join(["hf-arith", "train", *argv]))
     check_spec(spec)

@@ -140,8 +140,9 @@ def train(spec: TrainSpec, callbacks: list | None = None) -> TrainResults:
                       processing_class=tokenizer, callbacks=[timing, *(callbacks or [])],
                       **task.trainer_pieces(tokenizer))
     parameters = sum(p.numel() for p in model.parameters())
-    logger.info("preset %s: %s parameters, world size %d", spec.run.preset, f"{parameters:,}",
-                spec.training.world_size)
+    if trainer.is_world_process_zero():
+        logger.info("preset %s: %s parameters, world size %d", spec.run.preset, f"{parameters:,}",
+                    spec.training.world_size)
     finished = TrainerState.load_from_json(os.path.join(resume, "trainer_state.json")) if resume else None
     if finished is not None and 0 < spec.training.max_steps <= finished.global_step:
         # The checkpoint is the end of training (the run stopped in its final evaluation): the Trainer would train
