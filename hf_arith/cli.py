@@ -236,10 +236,10 @@ def cmd_demo(argv):
 
 
 def cmd_train(argv):
+    import torch.distributed as dist
+
     from hf_arith.training.arguments import parse_train_args
     from hf_arith.training.run import train
-
-    import torch.distributed as dist
 
     try:
         train(parse_train_args(argv))  # logs its summary (rank 0) through the "hf_arith" logger

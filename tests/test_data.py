@@ -340,13 +340,20 @@ def test_held_out_capacity_is_checked_before_generating(tmp_path):
     ("cot_div_fixed", "0003=0r003;0034=4r006;0065=9r002=049r002"),  # current 4 digits, remainder 3: fixed places
     # current, quotient digit, q * 7 in brackets, remainder, each written least significant digit first
     ("cot_div_product", "3000=0[0000]300;4300=4[8200]600;5600=9[3600]200=049r002"),
+    # 1 * 7 ... 9 * 7 first (reversed, 4 digits), then the product layout's steps
+    ("cot_div_table", "7000;4100;1200;8200;5300;2400;9400;6500;3600;"
+                      "3000=0[0000]300;4300=4[8200]600;5600=9[3600]200=049r002"),
 ])
 def test_division_layouts(fmt, expected):
     assert make_trace(345, "/", 7, fmt, pad_width=3) == ("345/007=", expected)
+    table = 9 if fmt == "cot_div_table" else 0  # steps before the first digit's
     verdict = verify_trace("345/007=", expected, fmt)
-    assert verdict.valid and verdict.num_steps == 4
+    assert verdict.valid and verdict.num_steps == 4 + table
     wrong_digit = expected.replace("=4", "=5", 1)  # the second quotient digit
-    assert verify_trace("345/007=", wrong_digit, fmt).first_error_step == 1
+    assert verify_trace("345/007=", wrong_digit, fmt).first_error_step == 1 + table
+    if table:
+        wrong_multiple = expected.replace("8200;", "8300;", 1)  # 4 * 7 written as 38
+        assert verify_trace("345/007=", wrong_multiple, fmt).first_error_step == 3
     assert make_completion(12, "+", 3, fmt) == make_completion(12, "+", 3, "cot")  # + - x are cot's
 
 

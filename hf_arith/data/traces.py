@@ -23,7 +23,7 @@ import re
 OPERATIONS = ("+", "-", "*", "/")
 # Ways to write each step of a long division: as cot_div_<layout>, a format that is `cot` for + - * and writes division
 # with that layout; `cot` itself writes division with DIVISION_LAYOUT (the one measured best, see the README).
-DIVISION_LAYOUTS = ("unpadded", "fixed", "product")
+DIVISION_LAYOUTS = ("unpadded", "fixed", "product", "table")
 DIVISION_LAYOUT = "product"  # measured best of the three (README, "The calculator")
 # The same for subtraction: cot_sub_<layout>.
 SUBTRACTION_LAYOUTS = ("sign", "complement")
@@ -180,6 +180,8 @@ def _long_division_cot(a_text: str, b_text: str, layout: str) -> str:
     b = int(b_text)
     width_current, width_r = len(b_text) + 1, len(b_text)  # current < 10 b, r < b
     steps, remainder = [], 0
+    if layout == "table":  # the multiples 1b ... 9b first (each the previous plus b): q is then a comparison
+        steps = [_pad(k * b, width_current)[::-1] for k in range(1, 10)]
     for ch in a_text:
         current = remainder * 10 + int(ch)
         digit, remainder = divmod(current, b)
@@ -187,7 +189,7 @@ def _long_division_cot(a_text: str, b_text: str, layout: str) -> str:
             steps.append(f"{current}={digit}r{remainder}")
         elif layout == "fixed":
             steps.append(f"{_pad(current, width_current)}={digit}r{_pad(remainder, width_r)}")
-        else:
+        else:  # product, table
             steps.append(f"{_pad(current, width_current)[::-1]}={digit}[{_pad(digit * b, width_current)[::-1]}]"
                          f"{_pad(remainder, width_r)[::-1]}")
     return ";".join(steps)
@@ -271,5 +273,7 @@ def max_completion_length(op: str, fmt: str, max_digits: int) -> int:
         return d * (2 * d + 4) + (d - 1) + 1 + answer
     if layout == "product":  # "current=Q[P]R": d + 1, 1, 1, 1, d + 1, 1, d
         return d * (3 * d + 6) + (d - 1) + 1 + answer
+    if layout == "table":  # nine multiples of d + 1 digits and their ";", then the product layout's steps
+        return 9 * (d + 2) + d * (3 * d + 6) + (d - 1) + 1 + answer
     # "current=QrR" per digit of a; at step j (0-based) current and R are at most j + 1 digits: sum of 2(j+1) + 3
     return d * d + 4 * d + (d - 1) + 1 + answer

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 
 PROMPT_PATTERN = re.compile(r"(\d+)([+\-*/])(\d+)=")
-DIVISION_FORMATS = ("cot_div_unpadded", "cot_div_fixed", "cot_div_product")
+DIVISION_FORMATS = ("cot_div_unpadded", "cot_div_fixed", "cot_div_product", "cot_div_table")
 SUBTRACTION_FORMATS = ("cot_sub_sign", "cot_sub_complement")
 # What "cot" means for division and subtraction; kept here (not imported from the writers), compared by a test.
 DIVISION_COT = "cot_div_product"
@@ -124,6 +124,8 @@ def _division_steps(a_text, b_text, fmt):
         return text[::-1] if reverse else text
 
     steps, remainder = [], 0
+    if fmt == "cot_div_table":
+        steps = [fixed(k * b, wide, True) for k in range(1, 10)]
     for ch in a_text:
         current = remainder * 10 + int(ch)
         quotient, remainder = current // b, current % b
