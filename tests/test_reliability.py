@@ -200,3 +200,28 @@ def test_console_script_one_line_for_os_errors(tmp_path):
                           capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert done.returncode == 2 and "cannot be read as UTF-8 text" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("fails", [False, True])
+def test_train_tears_its_process_group_down(tmp_path, monkeypatch, fails):
+    # A rank that exits with its gloo group alive can abort in the interpreter's teardown (SIGABRT, exit -6 under
+    # torchrun): `hf-arith train` owns the group and destroys it, after a finished run and after a failed one.
+    import torch.distributed as dist
+
+    import hf_arith.training.run as run
+
+    def fake_train(spec):
+        assert dist.is_initialized()
+        if fails:
+            raise ValueError("bad value")
+
+    monkeypatch.setattr(run, "train", fake_train)
+    store = dist.FileStore(str(tmp_path / "store"), 1)
+    dist.init_process_group("gloo", store=store, rank=0, world_size=1)
+    try:
+        code = main(["train", "--output_dir", str(tmp_path / "out")])
+        assert code == (2 if fails else 0)
+        assert not dist.is_initialized()
+    finally:
+        if dist.is_initialized():
+            dist.destroy_process_group()
