@@ -52,9 +52,10 @@ TRAINING_PRESETS = {
     # b and the remainder, all units first; subtraction: a - b column by column, then the complement), zero-padded so
     # every step sits at a fixed position, small batches (more updates per CPU second), division drawn four times as
     # often as addition and multiplication twice (the measured order of difficulty), and a 740 s budget that leaves
-    # the 15-minute process time for the final 90,000-problem evaluation.
-    "calc3": _arith("calc3", tokenizer="char", **_THREE_LAYERS, zero_pad=True, **_RIGHT_EVERY_TIME,
-                    operation_weights="+:1,-:1,*:2,/:4", **{**_SMALL_BATCH, "max_steps": 6000},
+    # the 15-minute process time for the final 90,000-problem evaluation. Two layers, not three: on equal CPU time
+    # the faster steps win (division alone, 3 seeds against 2: 95-97 % against 81-93 % on uniform; README).
+    "calc3": _arith("calc3", tokenizer="char", **_TWO_LAYERS, zero_pad=True, **_RIGHT_EVERY_TIME,
+                    operation_weights="+:1,-:1,*:2,/:4", **{**_SMALL_BATCH, "max_steps": 8500},
                     max_train_seconds=740, suites="test,uniform,full_width,edge"),
     # Seed 000: 3-digit multiplication in four formats. Zero padding makes the chain of thought fixed-width (every
     # partial product and running sum has the answer's 6 digits), which is what lets the CoT formats learn in
