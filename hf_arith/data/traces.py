@@ -24,7 +24,7 @@ OPERATIONS = ("+", "-", "*", "/")
 # Ways to write each step of a long division: as cot_div_<layout>, a format that is `cot` for + - * and writes division
 # with that layout; `cot` itself writes division with DIVISION_LAYOUT (the one measured best, see the README).
 DIVISION_LAYOUTS = ("unpadded", "fixed", "product", "table")
-DIVISION_LAYOUT = "product"  # measured best of the three (README, "The calculator")
+DIVISION_LAYOUT = "product"  # measured best of the four (README, "The calculator")
 # The same for subtraction: cot_sub_<layout>.
 SUBTRACTION_LAYOUTS = ("sign", "complement")
 SUBTRACTION_LAYOUT = "complement"  # measured best (README, "The calculator")
