@@ -57,8 +57,9 @@ def main(argv=None) -> int:
             curves, train_range = length_curves(args.run_dirs, labels)
             save_accuracy_vs_length(curves, args.output, train_range,
                                     args.title or "exact match on full-width problems by operand length")
-        else:
-            save_accuracy_vs_time(args.run_dirs, args.output, args.title or "validation exact match vs training time")
+        else:  # --labels name the curves here too (never dropped silently)
+            save_accuracy_vs_time(args.run_dirs, args.output, args.title or "validation exact match vs training time",
+                                  labels)
     except ValueError as error:
         print(f"plot_runs: error: {error}", file=sys.stderr)
         return 2

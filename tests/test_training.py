@@ -217,6 +217,20 @@ def test_accuracy_vs_time_plot(trained, tmp_path):
         save_accuracy_vs_time([str(tmp_path)], str(tmp_path / "other.png"))
 
 
+def test_accuracy_vs_time_plot_names_each_curve_as_asked(trained, tmp_path, monkeypatch):
+    from hf_arith.evaluation import plots
+
+    out, _ = trained
+    legends = []
+    monkeypatch.setattr(plots, "_save", lambda fig, path: legends.append(
+        [t.get_text() for t in fig.axes[0].get_legend().get_texts()]))
+    plots.save_accuracy_vs_time([str(out), str(out)], str(tmp_path / "plot.png"), labels=["first", "second"])
+    plots.save_accuracy_vs_time([str(out)], str(tmp_path / "plot.png"))
+    assert legends == [["first", "second"], [out.name]]
+    with pytest.raises(ValueError, match="1 labels for 2 folders"):
+        plots.save_accuracy_vs_time([str(out), str(out)], str(tmp_path / "plot.png"), labels=["one"])
+
+
 def test_calc_answers_are_the_sums(trained, capsys, monkeypatch):
     out, _ = trained
     problems = ["12+34", "99+1", "0+0", "50+50", "7+93", "99+99"]

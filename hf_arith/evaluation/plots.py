@@ -91,12 +91,16 @@ def save_training_curves(history: list[dict], path: str, metric: str) -> None:
     _save(fig, path)
 
 
-def save_accuracy_vs_time(run_dirs: list[str], path: str, title: str = "validation exact match vs training time"
-                          ) -> None:
-    """One curve per finished run folder (its training_history.json): held-out exact match over training seconds."""
+def save_accuracy_vs_time(run_dirs: list[str], path: str, title: str = "validation exact match vs training time",
+                          labels: list[str] | None = None) -> None:
+    """One curve per finished run folder (its training_history.json): held-out exact match over training seconds.
+    `labels`: one per folder (default: the folder names)."""
+    labels = labels or [os.path.basename(os.path.normpath(run_dir)) for run_dir in run_dirs]
+    if len(labels) != len(run_dirs):
+        raise ValueError(f"{len(labels)} labels for {len(run_dirs)} folders")
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 3.8))
-    for run_dir in run_dirs:
+    for run_dir, label in zip(run_dirs, labels):
         history_file = os.path.join(run_dir, "training_history.json")
         if not os.path.isfile(history_file):
             raise ValueError(f"{run_dir!r} is not a finished hf_arith run (no training_history.json)")
@@ -104,7 +108,7 @@ def save_accuracy_vs_time(run_dirs: list[str], path: str, title: str = "validati
             points = [(h["elapsed_s"], 100 * h["eval_exact_match"]) for h in json.load(f) if "eval_exact_match" in h]
         if not points:
             raise ValueError(f"{run_dir!r} logged no validation exact match")
-        ax.plot(*zip(*points), marker=".", label=os.path.basename(os.path.normpath(run_dir)))
+        ax.plot(*zip(*points), marker=".", label=label)
     ax.set_xlabel("training seconds")
     ax.set_ylabel("validation exact match %")
     ax.set_ylim(0, 100)
@@ -132,4 +136,5 @@ def save_accuracy_vs_length(curves: dict[str, dict[int, float]], path: str, trai
     _save(fig, path)
 
 
-__all__ = ["pyplot", "save_accuracy_vs_length", "save_accuracy_vs_time", "save_heatmap", "save_training_curves"]
+__all__ = ["pyplot", "save_accuracy_vs_length", "save_accuracy_vs_time", "save_heatmap", "save_heatmaps",
+           "save_training_curves"]
