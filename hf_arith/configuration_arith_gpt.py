@@ -31,6 +31,7 @@ class ArithGPTConfig(PretrainedConfig):
         rope_parameters: transformers' RoPE settings, e.g. `{"rope_type": "default", "rope_theta": 10000.0}` or a
             scaled type (`"linear"`, `"dynamic"`, `"yarn"`, ...) with its `factor`; used by "rope" and by "coupled"
             with `coupled_embedding="rope"`. `rope_theta=` and the older `rope_scaling=` are accepted and moved here.
+            None on a model without RoPE.
         coupled_embedding: for "coupled": "learned" (a table indexed by the coupled ids) or "rope".
         coupled_max_offset: for "coupled": during training every example's digit ids are shifted by one random
             offset in [0, coupled_max_offset], so that position ids beyond the training lengths are trained too;
@@ -46,7 +47,7 @@ class ArithGPTConfig(PretrainedConfig):
     """
 
     model_type = "arith_gpt"
-    keys_to_ignore_at_inference = ["past_key_values"]
+    keys_to_ignore_at_inference = ["cache", "past_key_values"]  # the KV cache, under its 5.24+ and older names
     attribute_map = {
         "hidden_size": "n_embd",
         "num_hidden_layers": "n_layer",
@@ -77,6 +78,9 @@ class ArithGPTConfig(PretrainedConfig):
     eos_token_id: int | None = None
 
     def __post_init__(self, **kwargs):
+        if self.rope_parameters is not None and not isinstance(self.rope_parameters, dict):
+            # checked before transformers reads it (it would fail with an AttributeError)
+            raise ValueError(f"rope_parameters must be a dict or None, got {self.rope_parameters!r}")
         super().__post_init__(**kwargs)  # moves rope_theta / rope_scaling into rope_parameters
         self._validate_hyperparameters()
 
@@ -126,19 +130,23 @@ class ArithGPTConfig(PretrainedConfig):
             self._validate_coupled()
 
     def _validate_rope(self):
+        rope_type = (self.rope_parameters or {}).get("rope_type", "default")
+        if not self.uses_rope:
+            if rope_type != "default":
+                # A scaled RoPE on a model without RoPE would be silently ignored.
+                raise ValueError(f"rope_parameters has rope_type={rope_type!r}, but position_embedding="
+                                 f"{self.position_embedding!r} does not use RoPE")
+            # No RoPE, no RoPE parameters: transformers validates them on every save, with rules (an even head dim)
+            # that a model without rotary attention need not meet.
+            self.rope_parameters = None
+            return
         theta = self.rope_parameters.get("rope_theta")
         if isinstance(theta, bool) or not isinstance(theta, (int, float)) or theta <= 0:
             raise ValueError(f"rope_theta must be a positive number, got {theta!r}")
-        rope_type = self.rope_parameters.get("rope_type", "default")
-        if not self.uses_rope and rope_type != "default":
-            # A scaled RoPE on a model without RoPE would be silently ignored.
-            raise ValueError(f"rope_parameters has rope_type={rope_type!r}, but position_embedding="
-                             f"{self.position_embedding!r} does not use RoPE")
-        if self.uses_rope and self.head_dim % 2 != 0:
+        if self.head_dim % 2 != 0:
             raise ValueError(f"RoPE rotates pairs of channels, so the head dim must be even; got n_embd={self.n_embd}, "
                              f"n_head={self.n_head} (head dim {self.head_dim})")
-        if self.uses_rope:
-            self.validate_rope()  # transformers' own checks of each rope_type's parameters
+        self.validate_rope()  # transformers' own checks of each rope_type's parameters
 
     def _validate_coupled(self):
         if self.coupled_embedding not in COUPLED_EMBEDDINGS:

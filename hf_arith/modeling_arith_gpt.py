@@ -23,6 +23,18 @@ from transformers.utils.output_capturing import capture_outputs
 
 from .configuration_arith_gpt import ArithGPTConfig
 
+# transformers 5.24 renamed the KV cache from `past_key_values` to `cache`: in what generate() passes to forward, in
+# the output classes it reads the cache back from, and in gradient checkpointing. This file ships inside every model
+# folder and runs on whichever version the user has, so it takes the cache under either name and returns it in the
+# field the installed output class declares (generate() reads only that one).
+CACHE_FIELD = "cache" if "cache" in BaseModelOutputWithPast.__dataclass_fields__ else "past_key_values"
+
+
+def _pop_cache(cache: Cache | None, kwargs: dict) -> Cache | None:
+    """The cache passed as `cache` (transformers >= 5.24) or as `past_key_values` (up to 5.23's generate())."""
+    legacy = kwargs.pop("past_key_values", None)
+    return cache if cache is not None else legacy
+
 
 class ArithGPTRotaryEmbedding(nn.Module):
     """RoPE cos/sin, computed once per forward in the model and shared by every layer (transformers' RoPE types)."""
@@ -92,13 +104,13 @@ class ArithGPTAttention(nn.Module):
         self.c_proj.is_residual_projection = True
         self.resid_dropout = nn.Dropout(config.dropout)
 
-    def forward(self, x, attention_mask=None, rotary=None, past_key_values: Cache | None = None, **kwargs):
+    def forward(self, x, attention_mask=None, rotary=None, layer_past: Cache | None = None, **kwargs):
         B, T, C = x.shape
         q, k, v = self.c_attn(x).view(B, T, 3, self.n_head, self.head_dim).permute(2, 0, 3, 1, 4)  # 3x (B, nh, T, hd)
         if rotary is not None:
             q, k = apply_rotary(q, k, *rotary)
-        if past_key_values is not None:
-            k, v = past_key_values.update(k, v, self.layer_idx)
+        if layer_past is not None:
+            k, v = layer_past.update(k, v, self.layer_idx)
         attention = ALL_ATTENTION_FUNCTIONS.get_interface(self.config._attn_implementation, eager_attention_forward)
         y, weights = attention(self, q, k, v, attention_mask, scaling=self.scaling,
                                dropout=self.config.dropout if self.training else 0.0, **kwargs)
@@ -126,8 +138,10 @@ class ArithGPTBlock(GradientCheckpointingLayer):
         self.ln_2 = nn.LayerNorm(config.n_embd, eps=config.layer_norm_epsilon, bias=config.bias)
         self.mlp = ArithGPTMLP(config)
 
-    def forward(self, x, attention_mask=None, rotary=None, past_key_values=None, **kwargs):
-        x = x + self.attn(self.ln_1(x), attention_mask, rotary, past_key_values, **kwargs)[0]
+    # The cache travels as `layer_past`: the name under which GradientCheckpointingLayer drops it when recomputing a
+    # block, in every transformers 5 release (its own name for it moved with the 5.24 rename).
+    def forward(self, x, attention_mask=None, rotary=None, layer_past=None, **kwargs):
+        x = x + self.attn(self.ln_1(x), attention_mask, rotary, layer_past, **kwargs)[0]
         return x + self.mlp(self.ln_2(x))
 
 
@@ -136,7 +150,7 @@ class ArithGPTPreTrainedModel(PreTrainedModel):
     config: ArithGPTConfig
     base_model_prefix = "transformer"
     _no_split_modules = ["ArithGPTBlock"]
-    _skip_keys_device_placement = ["past_key_values"]
+    _skip_keys_device_placement = [CACHE_FIELD]
     supports_gradient_checkpointing = True
     _supports_sdpa = True
     _can_compile_fullgraph = True
@@ -222,18 +236,19 @@ class ArithGPTModel(ArithGPTPreTrainedModel):
         input_ids: torch.LongTensor | None = None,
         attention_mask: torch.Tensor | None = None,
         position_ids: torch.LongTensor | None = None,
-        past_key_values: Cache | None = None,
+        cache: Cache | None = None,
         inputs_embeds: torch.Tensor | None = None,
         use_cache: bool | None = None,
         **kwargs,
     ) -> BaseModelOutputWithPast:
+        cache = _pop_cache(cache, kwargs)
         if (input_ids is None) == (inputs_embeds is None):
             raise ValueError("pass exactly one of input_ids and inputs_embeds")
         if inputs_embeds is None:
             inputs_embeds = self.wte(input_ids)
-        if use_cache and past_key_values is None:
-            past_key_values = DynamicCache(config=self.config)
-        past_length = past_key_values.get_seq_length() if past_key_values is not None else 0
+        if use_cache and cache is None:
+            cache = DynamicCache(config=self.config)
+        past_length = cache.get_seq_length() if cache is not None else 0
         query_length = inputs_embeds.shape[1]
         if position_ids is None:
             position_ids = self.default_position_ids(input_ids, attention_mask, past_length, query_length,
@@ -251,17 +266,19 @@ class ArithGPTModel(ArithGPTPreTrainedModel):
         x = self.drop(x)
         # An empty dynamic cache sizes the mask like no cache at all; leaving it out lets create_causal_mask find
         # packed sequences (position ids restarting at 0, no attention mask: padding-free training).
-        fresh_cache = past_length == 0 and not getattr(past_key_values, "is_compileable", False)
+        # A static cache is tested first: its length is a tensor, and branching on it would break a compiled graph.
+        fresh_cache = not getattr(cache, "is_compileable", False) and past_length == 0
+        # The cache goes in as the fourth positional argument: its keyword is `past_key_values` up to 5.23 and
+        # `cache` from 5.24 on (the old one warns there).
         mask = create_causal_mask(
-            config=self.config, inputs_embeds=x, attention_mask=attention_mask,
-            past_key_values=None if fresh_cache else past_key_values,
+            self.config, x, attention_mask, None if fresh_cache else cache,
             # coupled ids repeat and jump by design: they must not be read as packed sequences
             position_ids=None if self.config.position_embedding == "coupled" else position_ids,
         )
         for block in self.h:
-            x = block(x, mask, rotary, past_key_values=past_key_values, **kwargs)
+            x = block(x, mask, rotary, layer_past=cache, **kwargs)
         x = self.ln_f(x)
-        return BaseModelOutputWithPast(last_hidden_state=x, past_key_values=past_key_values if use_cache else None)
+        return BaseModelOutputWithPast(last_hidden_state=x, **{CACHE_FIELD: cache if use_cache else None})
 
 
 class ArithGPTForCausalLM(ArithGPTPreTrainedModel, GenerationMixin):
@@ -292,7 +309,7 @@ class ArithGPTForCausalLM(ArithGPTPreTrainedModel, GenerationMixin):
         input_ids: torch.LongTensor | None = None,
         attention_mask: torch.Tensor | None = None,
         position_ids: torch.LongTensor | None = None,
-        past_key_values: Cache | None = None,
+        cache: Cache | None = None,
         inputs_embeds: torch.Tensor | None = None,
         labels: torch.LongTensor | None = None,
         use_cache: bool | None = None,
@@ -301,6 +318,7 @@ class ArithGPTForCausalLM(ArithGPTPreTrainedModel, GenerationMixin):
     ) -> CausalLMOutputWithPast:
         r"""
         Args:
+            cache: the KV cache (`past_key_values=` is accepted too: the name up to transformers 5.23).
             labels: (B, T) token ids; -100 marks positions that take no loss (prompt and padding). They are the
                 input ids themselves: the loss shifts them by one.
             logits_to_keep: if an int > 0, compute logits for the last `logits_to_keep` positions only
@@ -309,7 +327,7 @@ class ArithGPTForCausalLM(ArithGPTPreTrainedModel, GenerationMixin):
         # return_dict=True: the head reads fields, whatever config.return_dict says (can_return_tuple applies it to
         # this model's own output; transformers' Llama fails here when config.return_dict is False)
         outputs = self.transformer(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids,
-                                   past_key_values=past_key_values, inputs_embeds=inputs_embeds, use_cache=use_cache,
+                                   cache=_pop_cache(cache, kwargs), inputs_embeds=inputs_embeds, use_cache=use_cache,
                                    return_dict=True, **kwargs)
         hidden = outputs.last_hidden_state
         keep = slice(-logits_to_keep, None) if isinstance(logits_to_keep, int) else logits_to_keep
@@ -317,8 +335,8 @@ class ArithGPTForCausalLM(ArithGPTPreTrainedModel, GenerationMixin):
         loss = None
         if labels is not None:
             loss = self.loss_function(logits=logits, labels=labels, vocab_size=self.config.vocab_size, **kwargs)
-        return CausalLMOutputWithPast(loss=loss, logits=logits, past_key_values=outputs.past_key_values,
-                                      hidden_states=outputs.hidden_states, attentions=outputs.attentions)
+        return CausalLMOutputWithPast(loss=loss, logits=logits, hidden_states=outputs.hidden_states,
+                                      attentions=outputs.attentions, **{CACHE_FIELD: getattr(outputs, CACHE_FIELD)})
 
 
 __all__ = ["ArithGPTForCausalLM", "ArithGPTModel", "ArithGPTPreTrainedModel"]

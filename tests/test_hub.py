@@ -69,3 +69,76 @@ def test_trust_remote_code_load_without_the_package(tokenizer, tmp_path):
     assert result["pipeline"] == "12+345=" + tokenizer.decode(new, skip_special_tokens=True)
     logits = model(**tokenizer(["12+345="], return_tensors="pt")).logits
     assert result["logits_sum"] == pytest.approx(logits.sum().item(), rel=1e-5)
+
+
+# generate() with its KV cache against greedy decoding written out: a full forward of the whole sequence each step, no
+# cache, no padding, argmax. transformers 5.24 renamed the cache argument and a model that missed the rename predicted
+# every token from the last one alone, silently; this catches any such drift on whatever version is installed.
+GREEDY_BY_HAND = textwrap.dedent(
+    """
+    import importlib.abc, json, sys, warnings
+
+    class BlockHfArith(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path, target=None):
+            if name.split(".")[0] == "hf_arith":
+                raise ImportError("hf_arith is blocked in this process")
+
+    sys.meta_path.insert(0, BlockHfArith())
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    warnings.simplefilter("error", FutureWarning)  # a deprecated keyword in the exported code fails here
+    prompts, new_tokens, report = ["12+345=", "7*8=", "999-1=", "5/2="], 6, {}
+    for folder in sys.argv[1:]:
+        tok = AutoTokenizer.from_pretrained(folder, trust_remote_code=True)
+        model = AutoModelForCausalLM.from_pretrained(folder, trust_remote_code=True).eval()
+        batch = tok(prompts, return_tensors="pt", padding=True)  # left-padded
+        out = model.generate(**batch, max_new_tokens=new_tokens, do_sample=False, eos_token_id=None)
+        cached = out[:, batch["input_ids"].shape[1]:].tolist()
+        by_hand = []
+        for prompt in prompts:
+            ids = tok(prompt, return_tensors="pt")["input_ids"]
+            for _ in range(new_tokens):
+                with torch.no_grad():
+                    logits = model(input_ids=ids, use_cache=False).logits
+                ids = torch.cat([ids, logits[:, -1].argmax(-1, keepdim=True)], dim=-1)
+            by_hand.append(ids[0, -new_tokens:].tolist())
+        report[folder] = {"cached": cached, "by_hand": by_hand, "padded": bool((batch["attention_mask"] == 0).any())}
+    print(json.dumps(report))
+    """
+)
+
+SCHEME_SETTINGS = {
+    "learned": dict(position_embedding="learned"),
+    "rope": dict(position_embedding="rope"),
+    "none": dict(position_embedding="none"),
+    "coupled-learned": dict(position_embedding="coupled", coupled_embedding="learned"),
+    "coupled-rope": dict(position_embedding="coupled", coupled_embedding="rope"),
+}
+
+
+def test_exported_generate_with_a_cache_is_greedy_decoding_by_hand(tmp_path):
+    tokenizer = CharTokenizer()
+    folders = []
+    for name, scheme in SCHEME_SETTINGS.items():
+        torch.manual_seed(0)
+        # a wide init makes the argmax decisive, so that the two ways of computing it cannot differ by rounding
+        config = ArithGPTConfig(vocab_size=tokenizer.vocab_size, n_positions=64, n_embd=32, n_head=2, n_layer=2,
+                                initializer_range=0.5, pad_token_id=tokenizer.pad_token_id,
+                                eos_token_id=tokenizer.eos_token_id,
+                                **scheme, **(tokenizer.digit_layout() if name.startswith("coupled") else {}))
+        folder = tmp_path / name
+        ArithGPTForCausalLM(config).save_pretrained(folder)
+        tokenizer.save_pretrained(folder)
+        folders.append(str(folder))
+    script = tmp_path / "greedy_by_hand.py"
+    script.write_text(GREEDY_BY_HAND)
+    done = subprocess.run([sys.executable, str(script), *folders], capture_output=True, text=True, cwd=tmp_path,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    for folder in folders:
+        assert report[folder]["padded"], "the batch must hold left padding"
+        assert report[folder]["cached"] == report[folder]["by_hand"], folder
+        # not a degenerate model that repeats one token whatever it sees
+        assert len({tuple(row) for row in report[folder]["by_hand"]}) > 1, folder

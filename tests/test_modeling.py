@@ -162,7 +162,7 @@ def test_gradient_checkpointing_gives_the_same_gradients(tiny_config, position_e
     for checkpointing in (False, True):
         model = make_model(tiny_config(position_embedding=position_embedding)).train()
         if checkpointing:
-            model.gradient_checkpointing_enable()
+            model.activation_checkpointing_enable()  # (gradient_checkpointing_enable: a deprecated alias)
         model(ids, labels=ids).loss.backward()
         grads.append(model.transformer.h[0].attn.c_attn.weight.grad.clone())
     torch.testing.assert_close(grads[0], grads[1])
@@ -230,6 +230,71 @@ def test_torch_export(tiny_config, position_embedding):
     torch.testing.assert_close(exported.module()(input_ids=ids, attention_mask=mask, use_cache=False).logits,
                                model(ids, attention_mask=mask, use_cache=False).logits)
 
+
+
+@pytest.mark.parametrize("position_embedding", ["learned", "rope", "none"])
+def test_compiled_forward_generates_with_a_static_cache_in_one_graph(tiny_config, position_embedding):
+    # transformers' test_generate_compile_model_forward_fullgraph: a data-dependent branch in forward breaks the graph
+    # at every step. backend="eager" traces with Dynamo (fullgraph=True raises on any break) without compiling code.
+    torch._dynamo.reset()
+    model = make_model(tiny_config(position_embedding=position_embedding, eos_token_id=None))
+    ids = torch.randint(4, 24, (2, 6))
+    expected = model.generate(ids, max_new_tokens=5, do_sample=False)
+    model.forward = torch.compile(model.forward, fullgraph=True, backend="eager")
+    compiled = model.generate(ids, max_new_tokens=5, do_sample=False, cache_implementation="static")
+    assert torch.equal(compiled, expected)
+
+
+@pytest.mark.parametrize("position_embedding", ["learned", "none"])
+def test_a_model_without_rope_saves_with_an_odd_head_dim(tiny_config, position_embedding, tmp_path):
+    # 36 / 4 = head dim 9: fine without rotary attention (transformers' RoPE check must not refuse it at save time)
+    config = tiny_config(position_embedding=position_embedding, n_embd=36, n_head=4)
+    assert config.rope_parameters is None
+    model = make_model(config)
+    model.save_pretrained(tmp_path)
+    reloaded = ArithGPTForCausalLM.from_pretrained(tmp_path).eval()
+    ids = torch.randint(4, 24, (1, 5))
+    torch.testing.assert_close(reloaded(ids).logits, model(ids).logits)
+
+
+def test_rope_with_an_odd_head_dim_is_refused(tiny_config):
+    with pytest.raises(ValueError, match="head dim must be even"):
+        tiny_config(position_embedding="rope", n_embd=36, n_head=4)
+
+
+@pytest.mark.parametrize("position_embedding", POSITION_EMBEDDINGS)
+def test_the_cache_is_taken_under_its_old_name_too(tiny_config, position_embedding):
+    # transformers <= 5.23's generate() passes the cache as past_key_values, >= 5.24's as cache
+    from transformers.cache_utils import DynamicCache
+
+    from hf_arith.modeling_arith_gpt import CACHE_FIELD
+
+    model = make_model(tiny_config(position_embedding=position_embedding))
+    ids = torch.randint(4, 24, (1, 7))
+    full = model(ids).logits[:, -1]
+    for name in ("cache", "past_key_values"):
+        cache = DynamicCache(config=model.config)
+        first = model(ids[:, :-1], position_ids=model.transformer.coupled_position_ids(ids)[:, :-1]
+                      if position_embedding == "coupled" else None, **{name: cache}, use_cache=True)
+        assert getattr(first, CACHE_FIELD) is cache and cache.get_seq_length() == 6
+        position = model.transformer.coupled_position_ids(ids)[:, -1:] if position_embedding == "coupled" else None
+        step = model(ids[:, -1:], position_ids=position, **{name: cache}, use_cache=True).logits[:, -1]
+        torch.testing.assert_close(step, full, atol=1e-5, rtol=1e-4)
+
+
+@pytest.mark.parametrize("position_embedding", POSITION_EMBEDDINGS)
+def test_forward_and_generate_warn_nothing(tiny_config, position_embedding):
+    import warnings
+
+    model = make_model(tiny_config(position_embedding=position_embedding))
+    ids = torch.randint(4, 24, (2, 6))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FutureWarning)
+        warnings.simplefilter("error", DeprecationWarning)
+        warnings.simplefilter("error", UserWarning)
+        model(ids, labels=ids)
+        model.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=4, do_sample=False)
+        model.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=4, do_sample=False, use_cache=False)
 
 # ---- position coupling (the length-generalization issue)
 from hypothesis import given, settings  # noqa: E402

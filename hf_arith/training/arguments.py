@@ -145,7 +145,11 @@ def parse_train_args(argv: list[str]) -> TrainSpec:
     parser = HfArgumentParser(ARGUMENT_CLASSES, prog="hf-arith train")
     parser.error = _raise_value_error  # the CLI turns it into one line and exit code 2
     # ArithGPT uses every parameter in every forward pass: DDP's search for unused ones is a wasted graph walk a step
-    defaults = {"output_dir": f"outputs/{preset_name}", "ddp_find_unused_parameters": False}
+    # Pinned memory only helps copies to a GPU; on a CPU-only machine torch warns about it on every dataloader.
+    import torch
+
+    defaults = {"output_dir": f"outputs/{preset_name}", "ddp_find_unused_parameters": False,
+                "dataloader_pin_memory": torch.cuda.is_available()}
     parser.set_defaults(**{**defaults, **preset, **from_file, "preset": preset_name})
     model, data, run, training = parser.parse_args_into_dataclasses(args=argv)
     spec = TrainSpec(model, data, run, training, command=shlex.join(["hf-arith", "train", *argv]))
