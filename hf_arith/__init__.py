@@ -13,7 +13,7 @@ from .tokenization_aligned import AlignedPairTokenizer
 from .tokenization_char import CharTokenizer
 from .tokenization_char_fast import CharTokenizerFast
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 AutoConfig.register(ArithGPTConfig.model_type, ArithGPTConfig, exist_ok=True)
 AutoModel.register(ArithGPTConfig, ArithGPTModel, exist_ok=True)

@@ -5,6 +5,7 @@
     hf-arith calc MODEL_DIR 123+456 "12+34*5" "(7-9)*3" -5+3     (or one expression per line on stdin)
     hf-arith sample MODEL_DIR --prompt "O God, O God!" --max_new_tokens 200 --temperature 0.8 --top_k 40 --seed 0
     hf-arith demo MODEL_DIR [--port 7860]      (a Gradio calculator in the browser)
+    hf-arith refresh MODEL_DIR [MODEL_DIR ...]  (rewrite a folder's trust_remote_code files with this version's)
 
 Bad input gives one line on stderr and exit code 2, before any output is written. A problem the model does not
 finish prints `?` (the reason on stderr) and the exit code is 1, after every other answer is printed; a step the
@@ -29,10 +30,19 @@ class OneLineParser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: error: {message}")
 
 
+def _note_untested_transformers():
+    """Once the library is imported anyway (not before a usage error, which answers at once)."""
+    from hf_arith.compat import warn_if_untested_transformers
+
+    warn_if_untested_transformers()
+
+
 def _load(model_dir: str, arithmetic: bool = True):
     from transformers.utils import logging as hf_logging
 
     from hf_arith.loading import load_model_folder
+
+    _note_untested_transformers()
 
     hf_logging.disable_progress_bar()  # calc/eval/sample output stays clean
     loaded = load_model_folder(model_dir)
@@ -229,6 +239,7 @@ def cmd_demo(argv):
         from hf_arith.demo import Demo, build_app
     except ImportError as error:
         raise UsageError(f"hf-arith demo: error: {error.name} is not installed (pip install gradio)") from None
+    _note_untested_transformers()
     app = build_app(Demo(args.model_dir))  # a folder that is not an hf_arith model: ValueError, exit 2, at once
     print(f"hf-arith demo: serving {args.model_dir} (Ctrl-C to stop)", flush=True)
     app.launch(server_name="127.0.0.1", server_port=args.port, show_error=False)
@@ -241,6 +252,8 @@ def cmd_train(argv):
     from hf_arith.training.arguments import parse_train_args
     from hf_arith.training.run import train
 
+    _note_untested_transformers()
+
     try:
         train(parse_train_args(argv))  # logs its summary (rank 0) through the "hf_arith" logger
     finally:
@@ -251,7 +264,26 @@ def cmd_train(argv):
     return 0
 
 
-COMMANDS = {"train": cmd_train, "eval": cmd_eval, "calc": cmd_calc, "sample": cmd_sample, "demo": cmd_demo}
+def cmd_refresh(argv):
+    parser = OneLineParser(prog="hf-arith refresh",
+                           description="rewrite the code files a model folder ships for trust_remote_code users "
+                                       "(modeling_arith_gpt.py, ...) with this hf_arith's; weights are not touched")
+    parser.add_argument("model_dirs", nargs="+", metavar="MODEL_DIR")
+    args = parser.parse_args(argv)
+    from hf_arith import __version__
+    from hf_arith.loading import refresh_code
+
+    _note_untested_transformers()
+
+    for folder in args.model_dirs:  # a folder that is not an hf_arith model: ValueError, one line, exit 2
+        changed = refresh_code(folder)
+        print(f"{folder}: " + (f"refreshed {', '.join(changed)} (hf_arith {__version__})" if changed
+                               else f"code files already those of hf_arith {__version__}"))
+    return 0
+
+
+COMMANDS = {"train": cmd_train, "eval": cmd_eval, "calc": cmd_calc, "sample": cmd_sample, "demo": cmd_demo,
+            "refresh": cmd_refresh}
 
 
 def main(argv=None) -> int:

@@ -11,7 +11,9 @@ is one ValueError naming it.
 import hashlib
 import json
 import os
+import stat
 from dataclasses import dataclass
+from pathlib import Path
 
 from .configuration_arith_gpt import ArithGPTConfig
 from .modeling_arith_gpt import ArithGPTForCausalLM
@@ -25,6 +27,17 @@ PARTIAL_MARKER = "RUN_INCOMPLETE"
 TRAINED_CONFIG_FIELDS = ("vocab_size", "n_positions", "n_embd", "n_layer", "n_head", "bias", "tie_word_embeddings",
                          "position_embedding", "rope_parameters", "coupled_embedding", "coupled_max_offset",
                          "digit_token_ids", "pair_token_ids", "equals_token_id", "pad_token_id", "eos_token_id")
+
+
+# The code files save_pretrained exports beside the weights (auto_map names them): what `refresh_code` rewrites.
+EXPORTED_CODE_FILES = ("configuration_arith_gpt.py", "modeling_arith_gpt.py", "tokenization_char.py",
+                       "tokenization_char_fast.py", "tokenization_aligned.py")
+# Config, tokenizer and results files are kilobytes: a bound keeps a huge file, or a link to /dev/zero, from being
+# read until memory runs out.
+MAX_JSON_BYTES = 16 * 2**20
+# Files transformers reads from a folder, checked before it does.
+FOLDER_JSON_FILES = ("config.json", "generation_config.json", "tokenizer_config.json", "special_tokens_map.json",
+                     "added_tokens.json", "tokenizer.json")
 
 
 def tokenizer_record(tokenizer) -> dict:
@@ -52,14 +65,34 @@ class LoadedModel:
         return self.settings.get("task", "arithmetic") == "arithmetic" and "format" in self.settings
 
 
-def _read_json(path: str) -> dict:
+def check_regular_file(path: str, max_bytes: int | None = None) -> None:
+    """A plain file (links followed), and not larger than `max_bytes`: else one ValueError naming it."""
     try:
-        with open(path, encoding="utf-8") as f:
-            value = json.load(f)
-    except (OSError, ValueError) as error:
+        info = os.stat(path)
+    except OSError as error:
+        raise ValueError(f"cannot read {path!r}: {error.strerror}") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise ValueError(f"{path!r} is not a regular file")
+    if max_bytes is not None and info.st_size > max_bytes:
+        raise ValueError(f"{path!r} is {info.st_size:,} bytes, more than the {max_bytes:,} such a file may hold")
+
+
+def read_json_object(path: str) -> dict:
+    """A JSON object from a bounded regular file, or one ValueError naming the file and the fault."""
+    check_regular_file(path, MAX_JSON_BYTES)
+    try:
+        with open(path, "rb") as f:
+            value = json.loads(f.read(MAX_JSON_BYTES + 1).decode("utf-8"))
+    except (OSError, ValueError) as error:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         raise ValueError(f"cannot read {path!r}: {str(error).splitlines()[0]}") from None
     if not isinstance(value, dict):
         raise ValueError(f"{path!r} does not hold a JSON object")
+    return value
+
+
+def _mapping(path: str, where: str, value) -> dict:
+    if not isinstance(value, dict):
+        raise ValueError(f"{path!r}: {where} must be a JSON object, got {type(value).__name__} {value!r:.60}")
     return value
 
 
@@ -84,20 +117,71 @@ def _check_settings(path: str, settings: dict) -> None:
         raise ValueError(f"{path!r} has invalid arithmetic settings in config.json: {error}") from None
 
 
-def load_model_folder(path: str) -> LoadedModel:
-    """Loads an hf_arith model folder (local), or raises ValueError naming what is wrong with it."""
+def _read_config(path: str) -> dict:
+    """config.json of an hf_arith model folder, or one ValueError saying why it is not one."""
     if not os.path.isdir(path):
         raise ValueError(f"model folder {path!r} does not exist (hf_arith's commands take a local folder)")
     if os.path.exists(os.path.join(path, PARTIAL_MARKER)):
         raise ValueError(f"{path!r} holds an interrupted run ({PARTIAL_MARKER} is present): its files are not a "
                          "complete model")
-    raw_config = _read_json(os.path.join(path, "config.json"))
+    if not os.path.lexists(os.path.join(path, "config.json")):
+        raise ValueError(f"{path!r} is not a model folder: it holds no config.json")
+    raw_config = read_json_object(os.path.join(path, "config.json"))
     if raw_config.get("model_type") != ArithGPTConfig.model_type:
         raise ValueError(f"{path!r} is not an hf_arith model (model_type {raw_config.get('model_type')!r}, expected "
                          f"{ArithGPTConfig.model_type!r})")
-    settings = dict(raw_config.get("arith_data") or {})
+    return raw_config
+
+
+def _auto_map_modules(auto_map) -> set[str]:
+    """File names of the modules an auto_map names (modeling_arith_gpt.ArithGPTForCausalLM: modeling_arith_gpt.py)."""
+    targets = auto_map.values() if isinstance(auto_map, dict) else []
+    names = [name for target in targets for name in (target if isinstance(target, list) else [target])
+             if isinstance(name, str)]
+    return {name.split("--")[-1].rsplit(".", 1)[0] + ".py" for name in names if "." in name}
+
+
+def refresh_code(path: str) -> list[str]:
+    """Rewrites the code files a model folder ships for `trust_remote_code` users with this hf_arith's own, and
+    returns the names of those that changed. Weights, config and tokenizer are not touched; nothing in the folder is
+    run. The files rewritten are the exported ones the folder holds or its auto_map names."""
+    raw_config = _read_config(path)
+    tokenizer_config = os.path.join(path, "tokenizer_config.json")
+    wanted = _auto_map_modules(raw_config.get("auto_map"))
+    if os.path.lexists(tokenizer_config):
+        wanted |= _auto_map_modules(read_json_object(tokenizer_config).get("auto_map"))
+    package = Path(__file__).resolve().parent
+    changed = []
+    for name in EXPORTED_CODE_FILES:
+        target = os.path.join(path, name)
+        if not os.path.lexists(target) and name not in wanted:
+            continue
+        if os.path.lexists(target) and (os.path.islink(target) or not os.path.isfile(target)):
+            raise ValueError(f"{target!r} is not a regular file: not replaced (remove it to have it written)")
+        new = (package / name).read_bytes()
+        if os.path.exists(target) and Path(target).read_bytes() == new:
+            continue
+        temporary = f"{target}.partial"
+        Path(temporary).write_bytes(new)
+        os.replace(temporary, target)  # a reader sees the old file or the new one, never half of one
+        changed.append(name)
+    return changed
+
+
+def load_model_folder(path: str) -> LoadedModel:
+    """Loads an hf_arith model folder (local), or raises ValueError naming what is wrong with it."""
+    raw_config = _read_config(path)
+    for name in FOLDER_JSON_FILES[1:]:
+        if os.path.lexists(os.path.join(path, name)):
+            read_json_object(os.path.join(path, name))  # transformers reads it next: type and size checked first
+    if os.path.lexists(os.path.join(path, "model.safetensors")):
+        check_regular_file(os.path.join(path, "model.safetensors"))
+    settings = dict(_mapping(path, "config.json's arith_data", raw_config.get("arith_data") or {}))
+    for name in ("tokenizer", "trained_config"):
+        if name in settings:
+            _mapping(path, f"config.json's arith_data.{name}", settings[name])
     _check_settings(path, settings)
-    tokenizer_config = _read_json(os.path.join(path, "tokenizer_config.json"))
+    tokenizer_config = read_json_object(os.path.join(path, "tokenizer_config.json"))
     tokenizer_class = TOKENIZER_CLASSES.get(tokenizer_config.get("tokenizer_class"))
     if tokenizer_class is None:
         raise ValueError(f"{path!r} has tokenizer class {tokenizer_config.get('tokenizer_class')!r}; hf_arith models "
@@ -110,7 +194,12 @@ def load_model_folder(path: str) -> LoadedModel:
     if "tokenizer" in settings:
         _compare(path, "tokenizer", settings["tokenizer"], tokenizer_record(tokenizer))
     if "trained_config" in settings:
-        _compare(path, "config.json", settings["trained_config"], config_record(config))
+        recorded = dict(settings["trained_config"])
+        if not config.uses_rope:
+            # Folders written before 0.2 record transformers' default RoPE parameters on models without RoPE; such a
+            # model now has none. They never affected the network.
+            recorded.pop("rope_parameters", None)
+        _compare(path, "config.json", recorded, config_record(config))
     if tokenizer.vocab_size != config.vocab_size:
         raise ValueError(f"{path!r}: the tokenizer has {tokenizer.vocab_size} tokens but the model's vocab_size is "
                          f"{config.vocab_size}")
@@ -128,4 +217,5 @@ def load_model_folder(path: str) -> LoadedModel:
     return LoadedModel(model.eval(), tokenizer, settings)
 
 
-__all__ = ["LoadedModel", "PARTIAL_MARKER", "config_record", "load_model_folder", "tokenizer_record"]
+__all__ = ["EXPORTED_CODE_FILES", "LoadedModel", "PARTIAL_MARKER", "check_regular_file", "config_record",
+           "load_model_folder", "read_json_object", "refresh_code", "tokenizer_record"]

@@ -62,6 +62,22 @@ def test_an_operation_the_model_never_learned_is_refused(trained, capsys):
     (lambda f: save_file({k: v for k, v in load_file(f / "model.safetensors").items() if "c_fc" not in k},
                          f / "model.safetensors", metadata={"format": "pt"}), "missing keys"),
     (lambda f: (f / PARTIAL_MARKER).write_text("x"), "holds an interrupted run"),
+    # fields of the wrong type, and files that are not plain bounded files
+    (lambda f: edit_json(f / "config.json", lambda c: c.update(arith_data=[1, 2])),
+     "config.json's arith_data must be a JSON object, got list"),
+    (lambda f: edit_json(f / "config.json", lambda c: c.update(arith_data="junk")),
+     "config.json's arith_data must be a JSON object, got str"),
+    (lambda f: edit_json(f / "config.json", lambda c: c["arith_data"].update(trained_config="x")),
+     "arith_data.trained_config must be a JSON object, got str"),
+    (lambda f: edit_json(f / "config.json", lambda c: c["arith_data"].update(tokenizer=[1])),
+     "arith_data.tokenizer must be a JSON object, got list"),
+    (lambda f: edit_json(f / "config.json", lambda c: c.update(rope_parameters="x")),
+     "rope_parameters must be a dict or None, got 'x'"),
+    (lambda f: ((f / "tokenizer_config.json").unlink(), (f / "tokenizer_config.json").symlink_to("/dev/zero")),
+     "tokenizer_config.json' is not a regular file"),
+    (lambda f: ((f / "generation_config.json").unlink(), (f / "generation_config.json").symlink_to("/dev/zero")),
+     "generation_config.json' is not a regular file"),
+    (lambda f: (f / "config.json").write_text(" " * (17 * 2**20)), "more than the 16,777,216 such a file may hold"),
 ])
 def test_a_damaged_or_edited_folder_is_refused_with_one_line(folder, capsys, damage, fragment):
     damage(folder)
@@ -225,3 +241,79 @@ def test_train_tears_its_process_group_down(tmp_path, monkeypatch, fails):
     finally:
         if dist.is_initialized():
             dist.destroy_process_group()
+
+
+def test_a_folder_written_before_0_2_loads(folder, capsys):
+    # 0.1 wrote transformers' default RoPE parameters into every config, and recorded them, RoPE or not
+    default = {"rope_theta": 10000.0, "rope_type": "default"}
+
+    def old(config):
+        config["rope_parameters"] = dict(default)
+        config["arith_data"]["trained_config"]["rope_parameters"] = dict(default)
+    edit_json(folder / "config.json", old)
+    assert main(["calc", str(folder), "12+34"]) == 0
+    assert capsys.readouterr().out == "12+34 46\n"
+
+
+def test_refresh_rewrites_the_exported_code_and_nothing_else(folder, capsys):
+    import hf_arith
+
+    package = os.path.dirname(hf_arith.__file__)
+    old = "# the modeling file of an earlier hf_arith\n"
+    (folder / "modeling_arith_gpt.py").write_text(old)
+    (folder / "tokenization_aligned.py").unlink()  # auto_map names it: it is written again
+    untouched = {name: (folder / name).read_bytes() for name in ("model.safetensors", "config.json",
+                                                                 "tokenizer_config.json", "configuration_arith_gpt.py")}
+    assert main(["refresh", str(folder)]) == 0
+    assert "refreshed modeling_arith_gpt.py, tokenization_aligned.py" in capsys.readouterr().out
+    for name in ("modeling_arith_gpt.py", "tokenization_aligned.py"):
+        with open(os.path.join(package, name), "rb") as f:
+            assert (folder / name).read_bytes() == f.read()
+    assert {name: (folder / name).read_bytes() for name in untouched} == untouched
+    assert not (folder / "tokenization_char_fast.py").exists()  # neither held nor named: not added
+    assert main(["refresh", str(folder)]) == 0
+    assert "already those of hf_arith" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("make, fragment", [
+    (lambda d: None, "holds no config.json"),
+    (lambda d: (d / "config.json").write_text(json.dumps({"model_type": "gpt2"})), "is not an hf_arith model"),
+])
+def test_refresh_refuses_a_folder_that_is_not_an_hf_arith_model(tmp_path, capsys, make, fragment):
+    other = tmp_path / "other"
+    other.mkdir()
+    make(other)
+    (other / "modeling_arith_gpt.py").write_text("# someone else's file\n")
+    refused(["refresh", str(other)], capsys, fragment)
+    assert (other / "modeling_arith_gpt.py").read_text() == "# someone else's file\n"
+
+
+def test_a_newer_transformers_minor_is_named_once_on_stderr(monkeypatch, capsys):
+    from hf_arith import compat
+
+    major, minor = compat.TESTED_UP_TO
+    monkeypatch.setattr(compat, "_warned", False)
+    monkeypatch.setattr(compat.metadata, "version", lambda name: f"{major}.{minor}.3")
+    compat.warn_if_untested_transformers()
+    assert capsys.readouterr().err == ""  # the tested minor itself: silent
+    monkeypatch.setattr(compat.metadata, "version", lambda name: f"{major}.{minor + 1}.0")
+    compat.warn_if_untested_transformers()
+    compat.warn_if_untested_transformers()
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and f"transformers {major}.{minor + 1}.0 is newer" in err
+
+
+def test_default_commands_print_no_warnings(tmp_path):
+    # The console of a default run: no FutureWarning, DeprecationWarning or UserWarning (pin_memory on a CPU, a
+    # deprecated keyword), with Python's warnings all shown.
+    out = tmp_path / "model"
+    env = {**os.environ, "PYTHONWARNINGS": "always"}
+    default = TINY[:TINY.index("--use_cpu")] + TINY[TINY.index("--use_cpu") + 2:]  # as a user types it: no --use_cpu
+    runs = [["train", *default, "--max_steps", "50", "--output_dir", str(out), "--data_cache_dir", str(tmp_path / "c")],
+            ["calc", str(out), "12+34"], ["eval", str(out), "--suite", "test", "--no_save"]]
+    for argv in runs:
+        done = subprocess.run([sys.executable, "-m", "hf_arith.cli", *argv], capture_output=True, text=True,
+                              env=env, timeout=600)
+        assert done.returncode in (0, 1), done.stderr[-2000:]
+        for kind in ("FutureWarning", "DeprecationWarning", "UserWarning"):
+            assert kind not in done.stderr, (argv[0], done.stderr[-2000:])
