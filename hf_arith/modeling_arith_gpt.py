@@ -8,6 +8,7 @@ configuration file are imported, so `save_pretrained` can ship this file for `tr
 """
 
 import math
+import warnings
 
 import torch
 from torch import nn
@@ -33,6 +34,11 @@ CACHE_FIELD = "cache" if "cache" in BaseModelOutputWithPast.__dataclass_fields__
 def _pop_cache(cache: Cache | None, kwargs: dict) -> Cache | None:
     """The cache passed as `cache` (transformers >= 5.24) or as `past_key_values` (up to 5.23's generate())."""
     legacy = kwargs.pop("past_key_values", None)
+    if legacy is not None and CACHE_FIELD == "cache":
+        # Where the installed transformers says `cache`, the old name is deprecated, as in its own models (up to 5.23
+        # it is the only name, and its generate() passes it at every step: no warning there).
+        warnings.warn("`past_key_values` is deprecated since transformers 5.24: pass the KV cache as `cache`",
+                      FutureWarning, stacklevel=3)
     return cache if cache is not None else legacy
 
 

@@ -71,15 +71,15 @@ class ArithGPTLearnedCommonTest(ModelTesterMixin, unittest.TestCase):
         pass
 
 
-
 class ArithGPTRopeCommonTest(ArithGPTLearnedCommonTest):
     position_embedding = "rope"
 
 
-# The RoPE-scaling tests (one per scaling type, expanded by `parameterized`) apply to the RoPE scheme only.
-_NO_ROPE = unittest.skip("no RoPE in this scheme (config.rope_parameters is unused); transformers' models without "
+# The RoPE tests (scaling, one per type expanded by `parameterized`; partial rotation, from 5.24) apply to the RoPE
+# scheme only.
+_NO_ROPE = unittest.skip("no RoPE in this scheme (config.rope_parameters is None); transformers' models without "
                          "RoPE do not run this test either")
-for _name in [n for n in dir(ModelTesterMixin) if n.startswith("test_model_rope_scaling_from_config")]:
+for _name in [n for n in dir(ModelTesterMixin) if n.startswith("test_model_rope_")]:
     setattr(ArithGPTLearnedCommonTest, _name, _NO_ROPE(lambda self: None))
     setattr(ArithGPTRopeCommonTest, _name, getattr(ModelTesterMixin, _name))
 
