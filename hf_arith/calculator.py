@@ -23,6 +23,11 @@ from .evaluation.generation import generate_completions
 
 OPERATORS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "/"}
 _NUMBER = re.compile(r"\d+")
+# Limits checked before parsing: Python's parser and the calculator's own walk recurse once per operator and per
+# parenthesis, and a long enough expression would end in a RecursionError instead of an answer or a message.
+MAX_CHARACTERS = 10_000
+MAX_OPERATORS = 500  # + - * / signs, unary minus included
+MAX_NESTING = 100  # parentheses open at once
 
 
 class StepError(ValueError):
@@ -52,12 +57,32 @@ class Result:
     steps: list[Step] = field(default_factory=list)
 
 
+def _check_limits(source: str) -> None:
+    shown = f"{source[:20]!r}..." if len(source) > 30 else repr(source)
+    if len(source) > MAX_CHARACTERS:
+        raise ValueError(f"expression {shown} has {len(source):,} characters; the calculator takes at most "
+                         f"{MAX_CHARACTERS:,}")
+    operators = sum(source.count(sign) for sign in "+-*/")
+    if operators > MAX_OPERATORS:
+        raise ValueError(f"expression {shown} has {operators:,} operator signs; the calculator takes at most "
+                         f"{MAX_OPERATORS}")
+    depth = deepest = 0
+    for character in source:
+        depth += (character == "(") - (character == ")")
+        deepest = max(deepest, depth)
+    if deepest > MAX_NESTING:
+        raise ValueError(f"expression {shown} nests {deepest} parentheses deep; the calculator takes at most "
+                         f"{MAX_NESTING}")
+
+
 def parse_expression(text: str) -> ast.expr:
-    """The expression's syntax tree, or ValueError naming what is not allowed. A trailing '=' is ignored and
-    leading zeros are allowed ('045+007=')."""
+    """The expression's syntax tree, or ValueError naming what is not allowed (also an expression beyond
+    MAX_CHARACTERS, MAX_OPERATORS or MAX_NESTING). A trailing '=' is ignored and leading zeros are allowed
+    ('045+007=')."""
     source = text.strip().removesuffix("=").strip()
     if not source:
         raise ValueError("empty expression")
+    _check_limits(source)
     if re.search(r"[^\d\s+\-*/()]", source):
         bad = re.search(r"[^\d\s+\-*/()]", source).group()
         raise ValueError(f"character {bad!r} in {text.strip()!r}: expressions take digits, + - * / and parentheses")

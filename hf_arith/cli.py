@@ -65,7 +65,8 @@ def cmd_calc(argv):
     parser.add_argument("--trace", action="store_true", help="also print each step's trace and its verdict")
     parser.add_argument("--batch_size", type=int, default=1000)
     # A leading space keeps argparse from reading '-5+3' as an option; expressions ignore surrounding spaces.
-    args = parser.parse_args([" " + a if _looks_like_expression(a) else a for a in argv])
+    # Intermixed: options and problems in any order (`calc MODEL --answer-only 1+2`, `calc MODEL 1+2 --trace`).
+    args = parser.parse_intermixed_args([" " + a if _looks_like_expression(a) else a for a in argv])
     if args.batch_size < 1:
         raise UsageError(f"hf-arith calc: error: --batch_size must be >= 1, got {args.batch_size}")
     if args.problems:
@@ -101,20 +102,33 @@ def cmd_calc(argv):
     return 1 if any(r.answer is None for r in results) else 0
 
 
-def _can_save_into(folder: str, results_file: str) -> bool:
-    """Tries it: permission bits say nothing for root, and a read-only mount or an immutable file refuses anyway."""
+def _check_saving_into(folder: str, results_file: str) -> None:
+    """Before the evaluation, which may take minutes: the folder must hold the all_results.json of a finished run
+    (eval adds to it) and be writable. Writability is tried, not read from permission bits (root ignores them; a
+    read-only mount or an immutable file refuses anyway), and the try leaves no file behind."""
     import os
 
-    probe = os.path.join(folder, ".hf_arith_write_probe")
+    from hf_arith.loading import read_json_object
+
+    hint = "pass --no_save to print the results only"
+    if not os.path.lexists(results_file):
+        raise UsageError(f"hf-arith eval: error: {folder!r} holds no all_results.json of a finished run; {hint}")
     try:
-        with open(results_file, "a"):
+        recorded = read_json_object(results_file)
+    except ValueError as error:
+        raise UsageError(f"hf-arith eval: error: {error}; {hint}") from None
+    if not isinstance(recorded.get("evaluation"), dict) or not isinstance(recorded.get("preset"), str):
+        raise UsageError(f"hf-arith eval: error: {results_file!r} is not the results of a finished hf-arith run (no "
+                         f"'evaluation' and 'preset'); {hint}")
+    probe = os.path.join(folder, f".hf_arith_write_probe.{os.getpid()}")
+    try:
+        with open(results_file, "r+"):
             pass
         with open(probe, "w"):
             pass
         os.remove(probe)
-        return True
     except OSError:
-        return False
+        raise UsageError(f"hf-arith eval: error: cannot save into {folder!r} (it is read-only); {hint}") from None
 
 
 def cmd_eval(argv):
@@ -151,10 +165,8 @@ def cmd_eval(argv):
                                                              ["test", "uniform", "full_width", "hard", "edge"])
     loaded = _load(args.model_dir)
     results_file = os.path.join(args.model_dir, "all_results.json")
-    if not args.no_save and not _can_save_into(args.model_dir, results_file):
-        # Checked before the evaluation, which may take minutes, rather than failing after it.
-        raise UsageError(f"hf-arith eval: error: cannot save into {args.model_dir!r} (it is read-only or holds no "
-                         "all_results.json of a finished run); pass --no_save to print the results only")
+    if not args.no_save:
+        _check_saving_into(args.model_dir, results_file)
 
     from hf_arith.data.builder import load_traces
     from hf_arith.data.settings import ArithmeticDataSettings
@@ -213,15 +225,18 @@ def cmd_sample(argv):
         raise UsageError(f"hf-arith sample: error: top_p must be in (0, 1], got {args.top_p}")
     if args.top_k is not None and args.top_k < 1:
         raise UsageError(f"hf-arith sample: error: top_k must be >= 1, got {args.top_k}")
-    if args.max_new_tokens <= 0:
-        raise UsageError(f"hf-arith sample: error: max_new_tokens must be > 0, got {args.max_new_tokens}")
+    from hf_arith.evaluation.generation import MAX_SAMPLE_TOKENS, sample_text
+
+    if not 0 < args.max_new_tokens <= MAX_SAMPLE_TOKENS:
+        raise UsageError(f"hf-arith sample: error: --max_new_tokens must be in 1..{MAX_SAMPLE_TOKENS:,}, got "
+                         f"{args.max_new_tokens:,}")
     loaded = _load(args.model_dir, arithmetic=False)
-
-    from hf_arith.evaluation.generation import sample_text
-
-    text = sample_text(loaded.model, loaded.tokenizer, args.prompt, args.max_new_tokens, args.seed,
-                       temperature=args.temperature, top_k=args.top_k, top_p=args.top_p)
-    print(args.prompt + text)
+    # The text streams as it is generated, as a terminal user expects of a long sample.
+    print(args.prompt, end="", flush=True)
+    sample_text(loaded.model, loaded.tokenizer, args.prompt, args.max_new_tokens, args.seed,
+                on_text=lambda piece: print(piece, end="", flush=True),
+                temperature=args.temperature, top_k=args.top_k, top_p=args.top_p)
+    print()
     return 0
 
 

@@ -149,3 +149,26 @@ def test_exact_value_is_what_the_documentation_says():
     assert exact_value(parse_expression("7/2+1")) == 4
     assert exact_value(parse_expression("-(2*3)-4")) == -10
     assert isinstance(parse_expression("1+2"), ast.BinOp)
+
+
+def test_the_longest_expressions_allowed_are_computed():
+    calc, _ = calculator(operations="+-")
+    longest_chain = "+".join(["1"] + ["0"] * 499)  # 499 operators
+    signs = "-" * 500 + "7"  # 500 unary minus signs: +7
+    nested = "(" * 100 + "5+4" + ")" * 100
+    results = calc.run([longest_chain, signs, nested])
+    assert [r.answer for r in results] == ["1", "7", "9"]
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ("+".join(["1"] + ["0"] * 1000), "has 1,000 operator signs; the calculator takes at most 500"),  # RecursionError
+    ("1" * 1_000_000, "has 1,000,000 characters; the calculator takes at most 10,000"),
+    ("-" * 3000 + "1", "has 3,000 operator signs"),
+    ("(" * 101 + "1" + ")" * 101, "nests 101 parentheses deep; the calculator takes at most 100"),
+])
+def test_expressions_beyond_the_limits_are_named_before_parsing(text, fragment):
+    with pytest.raises(ValueError, match=fragment):
+        parse_expression(text)
+    calc, _ = calculator()
+    with pytest.raises(ValueError, match=fragment):
+        calc.check(text)

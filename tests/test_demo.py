@@ -89,6 +89,16 @@ def test_many_problems_at_once(demo):
     assert summary.startswith(f"{right} of 3 right") and summary.endswith("1 not computed")
 
 
+def test_an_expression_beyond_the_limits_is_a_message_and_the_other_lines_are_answered(demo):
+    huge = "+".join(["1"] + ["0"] * 1000)
+    solved = demo.solve(huge)
+    assert solved.message.startswith("Cannot compute") and "at most 500" in solved.message
+    rows, summary = demo.solve_many(f"1+2\n{huge}\n40+2\n{'-' * 3000}1")
+    assert [row[2] for row in rows] == ["3", "", "42", ""]
+    assert rows[1][3].startswith("not computed") and "at most 500" in rows[1][3]
+    assert rows[3][3].startswith("not computed") and summary.endswith("2 not computed")
+
+
 def test_a_folder_that_is_not_an_hf_arith_model_is_refused_at_start(tmp_path, capsys):
     (tmp_path / "config.json").write_text('{"model_type": "gpt2"}')
     assert main(["demo", str(tmp_path)]) == 2

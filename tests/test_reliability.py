@@ -146,6 +146,32 @@ def test_unusable_paths_are_refused_before_any_work(tmp_path, capsys):
     refused(["train", "--config", str(unknown)], capsys, "unknown settings ['max_stepz']")
 
 
+@pytest.mark.parametrize("line, fragment", [
+    ("learning_rate: {a: [1, 2]}", "learning_rate must be a number, got {'a': [1, 2]}"),
+    ("n_layer: [1, 2]", "n_layer must be an integer, got [1, 2]"),
+    ("max_steps: 5.7", "max_steps must be an integer, got 5.7"),
+    ("max_steps: true", "max_steps must be an integer, got True"),  # bool is not an int: it trained ONE step
+    ("suites: [test]", "suites must be a string, got ['test']"),
+    ("tokenizer: chars", "tokenizer must be one of 'char', 'aligned', got 'chars'"),
+    ("bias: 1", "bias must be true or false, got 1"),
+])
+def test_config_file_values_of_the_wrong_type_are_refused_before_any_work(tmp_path, capsys, line, fragment):
+    config = tmp_path / "args.yaml"
+    config.write_text(line + "\n")
+    out = tmp_path / "out"
+    refused(["train", "--config", str(config), "--output_dir", str(out)], capsys, fragment)
+    assert not out.exists()
+
+
+def test_config_file_values_of_the_right_type_are_taken(tmp_path):
+    from hf_arith.training.arguments import parse_train_args
+
+    config = tmp_path / "args.yaml"
+    config.write_text("max_steps: 30\nlearning_rate: 1\nreport_to: [none]\neval_strategy: steps\nbias: false\n")
+    spec = parse_train_args(["--config", str(config)])
+    assert (spec.training.max_steps, spec.training.learning_rate, spec.model.bias) == (30, 1, False)
+
+
 def test_an_immutable_output_folder_is_refused_before_any_work(tmp_path, capsys):
     out = tmp_path / "out"
     out.mkdir()
@@ -317,3 +343,22 @@ def test_default_commands_print_no_warnings(tmp_path):
         assert done.returncode in (0, 1), done.stderr[-2000:]
         for kind in ("FutureWarning", "DeprecationWarning", "UserWarning"):
             assert kind not in done.stderr, (argv[0], done.stderr[-2000:])
+
+
+def test_sample_refuses_a_length_beyond_its_bound_at_once(trained, capsys):
+    out, _ = trained
+    refused(["sample", str(out), "--max_new_tokens", "1000000000"], capsys,
+            "--max_new_tokens must be in 1..1,000,000, got 1,000,000,000")
+
+
+def test_sampled_text_streams_token_by_token_past_the_window(tiny_config):
+    from hf_arith import ArithGPTForCausalLM, CharTokenizer
+    from hf_arith.evaluation.generation import sample_text
+
+    tokenizer = CharTokenizer()
+    torch.manual_seed(0)
+    model = ArithGPTForCausalLM(tiny_config(vocab_size=tokenizer.vocab_size, n_positions=16, pad_token_id=0)).eval()
+    pieces = []
+    text = sample_text(model, tokenizer, "12+", 40, 0, on_text=pieces.append)  # 40 tokens through a 16-token window
+    assert len(pieces) == 40 and "".join(pieces) == text
+    assert sample_text(model, tokenizer, "12+", 40, 0) == text  # the same seed, the same text, streamed or not

@@ -278,6 +278,29 @@ def test_eval_refuses_a_folder_it_cannot_save_into_before_evaluating(trained, tm
         subprocess.run(["chattr", "-i", str(readonly / "all_results.json"), str(readonly)], check=True)
 
 
+@pytest.mark.parametrize("results", [None, "{}", "[]", '{"evaluation": [], "preset": "add3"}'])
+def test_eval_refuses_a_folder_without_finished_results_before_evaluating(trained, tmp_path, capsys, results):
+    # a copied checkpoint, an emptied results file: refused before the work, and no file is left behind
+    out, cache = trained
+    copy = tmp_path / "model"
+    shutil.copytree(out, copy, ignore=shutil.ignore_patterns("checkpoint-*"))
+    (copy / "all_results.json").unlink()
+    if results is not None:
+        (copy / "all_results.json").write_text(results)
+    before = sorted(p.name for p in copy.iterdir())
+    assert main(["eval", str(copy), "--suite", "test", "--data_cache_dir", str(cache)]) == 2
+    captured = capsys.readouterr()
+    err = captured.err.strip()
+    assert "pass --no_save" in err and len(err.splitlines()) == 1 and captured.out == ""
+    assert sorted(p.name for p in copy.iterdir()) == before  # no empty all_results.json, no probe
+
+
+def test_calc_takes_options_and_problems_in_any_order(trained, capsys):
+    out, _ = trained
+    assert main(["calc", str(out), "--answer-only", "12+34", "--batch_size", "5", "40+2"]) == 0
+    assert capsys.readouterr().out == "46\n42\n"
+
+
 @pytest.fixture(scope="module")
 def never_finishes(tmp_path_factory):
     """A model that never emits EOS: every position's hidden state is one vector v (ln_f weight 0, bias v), and

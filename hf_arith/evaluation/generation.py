@@ -4,6 +4,7 @@ top-k / top-p sampling of text for the character language models."""
 from dataclasses import dataclass
 
 import torch
+from transformers.generation.streamers import BaseStreamer
 
 from ..batching import encode, left_pad
 
@@ -83,17 +84,45 @@ def generate_completions(model, tokenizer, prompts: list[str], max_new_tokens: i
     return completions
 
 
+# What `sample_text` generates at most in one call: at a few thousand tokens a second on a CPU, about an hour or more;
+# a larger request (a typo, a billion) is refused rather than run for days.
+MAX_SAMPLE_TOKENS = 1_000_000
+
+
+class _TextCallback(BaseStreamer):
+    """generate()'s streamer hook: hands each new token's text to `on_text` (the prompt, put first, is skipped)."""
+
+    def __init__(self, tokenizer, on_text):
+        self.tokenizer, self.on_text, self.prompt_seen = tokenizer, on_text, False
+
+    def put(self, value):
+        if not self.prompt_seen:
+            self.prompt_seen = True
+            return
+        self.on_text(self.tokenizer.decode(value.reshape(-1).tolist()))
+
+    def end(self):
+        self.prompt_seen = False  # the next generate() call puts its prompt first again
+
+
 @torch.no_grad()
-def sample_text(model, tokenizer, prompt: str, max_new_tokens: int, generator_seed: int, **sampling) -> str:
-    """Samples `max_new_tokens` after `prompt` through `generate` (top-k / top-p / temperature in `sampling`).
+def sample_text(model, tokenizer, prompt: str, max_new_tokens: int, generator_seed: int, on_text=None,
+                **sampling) -> str:
+    """Samples `max_new_tokens` after `prompt` through `generate` (top-k / top-p / temperature in `sampling`), and
+    returns them as text; `on_text(piece)` is called with each token's text as it is generated (a terminal shows
+    it at once).
 
     Like nanoGPT, the context is cropped to the model's window: past `n_positions` tokens, generation goes on from
-    the last half window. `generate` draws from torch's global generator, so it is seeded here from the argument.
+    the last half window, so any length fits the model, and memory holds the window and the text only. At most
+    MAX_SAMPLE_TOKENS. `generate` draws from torch's global generator, so it is seeded here from the argument.
     """
+    if not 0 < max_new_tokens <= MAX_SAMPLE_TOKENS:
+        raise ValueError(f"max_new_tokens must be in [1, {MAX_SAMPLE_TOKENS:,}], got {max_new_tokens:,}")
     window = model.config.n_positions
     ids = encode(tokenizer, prompt)
     if not ids:
         raise ValueError("the prompt must hold at least one character")
+    streamer = _TextCallback(tokenizer, on_text) if on_text is not None else None
     torch.manual_seed(generator_seed)
     generated = []
     while len(generated) < max_new_tokens:
@@ -101,9 +130,10 @@ def sample_text(model, tokenizer, prompt: str, max_new_tokens: int, generator_se
         steps = min(max_new_tokens - len(generated), window - len(context))
         context_ids = torch.tensor([context], device=model.device)
         out = model.generate(context_ids, attention_mask=torch.ones_like(context_ids), max_new_tokens=steps,
-                             do_sample=True, pad_token_id=tokenizer.pad_token_id, eos_token_id=None, **sampling)
+                             do_sample=True, pad_token_id=tokenizer.pad_token_id, eos_token_id=None,
+                             streamer=streamer, **sampling)
         generated += out[0, len(context):].tolist()
     return tokenizer.decode(generated)
 
 
-__all__ = ["Completion", "generate_completions", "sample_text"]
+__all__ = ["MAX_SAMPLE_TOKENS", "Completion", "generate_completions", "sample_text"]

@@ -8,9 +8,12 @@ command line overrides both and every value passes through the same argparse typ
 """
 
 import argparse
+import enum
 import json
 import os
 import shlex
+import types
+import typing
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Literal
@@ -125,7 +128,63 @@ def read_config_file(path: str) -> dict:
     unknown = sorted(set(settings) - SETTING_FIELDS)
     if unknown:
         raise ValueError(f"config file {path!r} has unknown settings {unknown}")
+    for name, value in settings.items():
+        # A file's values reach the dataclasses as they are (argparse converts only strings): checked here against
+        # each field's declared type, before any work.
+        annotation = FIELD_TYPES[name]
+        if not _matches(value, annotation):
+            raise ValueError(f"config file {path!r}: {name} must be {_describe(annotation)}, got {value!r}")
     return settings
+
+
+def _field_types() -> dict:
+    hints = {}
+    for cls in ARGUMENT_CLASSES:
+        resolved = typing.get_type_hints(cls)
+        hints.update({f.name: resolved.get(f.name, typing.Any) for f in fields(cls)})
+    return hints
+
+
+def _matches(value, annotation) -> bool:
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin in (typing.Union, types.UnionType):
+        return any(_matches(value, arg) for arg in args)
+    if annotation is type(None):
+        return value is None
+    if origin is Literal:
+        return any(value == choice and type(value) is type(choice) for choice in args)
+    if annotation is bool:
+        return isinstance(value, bool)
+    if annotation is int:  # bool is an int to Python, not to a config file
+        return isinstance(value, int) and not isinstance(value, bool)
+    if annotation is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if annotation is str:
+        return isinstance(value, str)
+    if origin in (list, tuple) or annotation in (list, tuple):
+        return isinstance(value, list)
+    if origin is dict or annotation is dict:
+        return isinstance(value, dict)
+    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+        return isinstance(value, annotation) or value in {member.value for member in annotation}
+    return True  # a type this check does not know: the field's own checks decide
+
+
+def _describe(annotation) -> str:
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_describe(arg) for arg in args)
+    if annotation is type(None):
+        return "null"
+    if origin is Literal:
+        return "one of " + ", ".join(map(repr, args))
+    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+        return "one of " + ", ".join(repr(member.value) for member in annotation)
+    names = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
+    return names.get(annotation, f"a {getattr(origin or annotation, '__name__', annotation)}")
+
+
+FIELD_TYPES = _field_types()
 
 
 def _raise_value_error(message):
