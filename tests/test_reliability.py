@@ -362,3 +362,24 @@ def test_sampled_text_streams_token_by_token_past_the_window(tiny_config):
     text = sample_text(model, tokenizer, "12+", 40, 0, on_text=pieces.append)  # 40 tokens through a 16-token window
     assert len(pieces) == 40 and "".join(pieces) == text
     assert sample_text(model, tokenizer, "12+", 40, 0) == text  # the same seed, the same text, streamed or not
+
+
+def test_a_second_run_into_a_busy_output_folder_is_refused(tmp_path, capsys):
+    from hf_arith.training.run import LOCK_FILE, output_folder_lock
+
+    out = tmp_path / "out"
+    with output_folder_lock(str(out)):  # another run holds the folder
+        refused(["train", *TINY, "--max_steps", "5", "--output_dir", str(out)], capsys,
+                "is in use by another hf-arith train (pid")
+        assert sorted(p.name for p in out.iterdir()) == [LOCK_FILE]  # the refused run wrote nothing
+    assert not (out / LOCK_FILE).exists()  # released on exit
+
+
+def test_a_stale_lock_of_a_killed_run_is_taken_over(tmp_path, capsys):
+    from hf_arith.training.run import LOCK_FILE
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / LOCK_FILE).write_text("999999")  # what kill -9 leaves: the file, but no process holding its flock
+    assert main(["train", *TINY, "--max_steps", "5", "--suites", "test", "--output_dir", str(out)]) == 0
+    assert (out / "model.safetensors").exists() and not (out / LOCK_FILE).exists()

@@ -2,8 +2,10 @@
 evaluation -> artifacts. Settings come resolved in a `TrainSpec` (arguments.py); everything that differs between
 arithmetic and a text corpus lives in the task (tasks.py)."""
 
+import fcntl
 import logging
 import os
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 
 from transformers import Trainer, TrainerState, set_seed
@@ -18,6 +20,7 @@ from .tasks import make_task
 
 logger = logging.getLogger(__name__)
 FINISHED_RUN_FILES = ("all_results.json", "model.safetensors")
+LOCK_FILE = ".hf_arith-train.lock"
 
 
 @dataclass
@@ -116,11 +119,54 @@ def check_output_dir(spec: TrainSpec, resuming: bool) -> None:
         raise ValueError(f"cannot write to output folder {output_dir!r}: {error.strerror}") from None
 
 
+@contextmanager
+def output_folder_lock(output_dir: str):
+    """Holds the output folder for one run: a second `hf-arith train` into it is refused at once (its files would mix
+    with this run's). The lock is an flock, which the kernel releases when the process ends however it ends (kill -9
+    included), so the file a killed run leaves is a stale lock that the next run simply takes. The ranks of one
+    multi-process run share the folder: rank 0 holds it."""
+    if os.path.exists(output_dir) and not os.path.isdir(output_dir):
+        raise ValueError(f"output folder {output_dir!r} exists and is not a folder")
+    if int(os.environ.get("RANK", "0")) != 0:
+        yield
+        return
+    path = os.path.join(output_dir, LOCK_FILE)
+    while True:
+        try:
+            os.makedirs(output_dir, exist_ok=True)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as error:
+            raise ValueError(f"cannot write to output folder {output_dir!r}: {error.strerror}") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 32).decode(errors="replace").strip() or "?"
+            os.close(fd)
+            raise ValueError(f"output folder {output_dir!r} is in use by another hf-arith train (pid {holder}); wait "
+                             "for it to finish or pass another --output_dir") from None
+        # The holder before us may have removed the file after we opened it: then this lock guards nothing.
+        if os.path.exists(path) and os.path.samestat(os.fstat(fd), os.stat(path)):
+            break
+        os.close(fd)
+    try:
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        yield
+    finally:
+        os.remove(path)  # removed while still held, so a waiting opener sees a stale file and starts over
+        os.close(fd)
+
+
 def train(spec: TrainSpec, callbacks: list | None = None) -> TrainResults:
     """Runs one training as `spec` says; `callbacks` are extra TrainerCallbacks (e.g. a benchmark's own check)."""
     task = make_task(spec)  # arithmetic or corpus: decided here, once
     resume = resolve_resume(spec)
-    check_output_dir(spec, resuming=resume is not None)
+    with output_folder_lock(spec.training.output_dir):
+        check_output_dir(spec, resuming=resume is not None)
+        return _train(spec, task, resume, callbacks)
+
+
+def _train(spec: TrainSpec, task, resume: str | None, callbacks: list | None) -> TrainResults:
     set_seed(spec.training.seed)  # before the model is built, as run_clm.py does: --seed seeds the initial weights
 
     tokenizer = task.build_tokenizer()
