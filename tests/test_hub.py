@@ -10,7 +10,8 @@ import torch
 
 from hf_arith import AlignedPairTokenizer, ArithGPTConfig, ArithGPTForCausalLM, CharTokenizer, CharTokenizerFast
 
-REMOTE_USER = textwrap.dedent(
+# The first lines of every script that plays a Hub user: hf_arith cannot be imported in its process.
+WITHOUT_HF_ARITH = textwrap.dedent(
     """
     import importlib.abc, json, sys
 
@@ -20,6 +21,11 @@ REMOTE_USER = textwrap.dedent(
                 raise ImportError("hf_arith is blocked in this process")
 
     sys.meta_path.insert(0, BlockHfArith())
+    """
+)
+
+REMOTE_USER = WITHOUT_HF_ARITH + textwrap.dedent(
+    """
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer, pipeline
 
@@ -74,16 +80,9 @@ def test_trust_remote_code_load_without_the_package(tokenizer, tmp_path):
 # generate() with its KV cache against greedy decoding written out: a full forward of the whole sequence each step, no
 # cache, no padding, argmax. transformers 5.24 renamed the cache argument and a model that missed the rename predicted
 # every token from the last one alone, silently; this catches any such drift on whatever version is installed.
-GREEDY_BY_HAND = textwrap.dedent(
+GREEDY_BY_HAND = WITHOUT_HF_ARITH + textwrap.dedent(
     """
-    import importlib.abc, json, sys, warnings
-
-    class BlockHfArith(importlib.abc.MetaPathFinder):
-        def find_spec(self, name, path, target=None):
-            if name.split(".")[0] == "hf_arith":
-                raise ImportError("hf_arith is blocked in this process")
-
-    sys.meta_path.insert(0, BlockHfArith())
+    import warnings
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
