@@ -171,9 +171,9 @@ def refresh_code(path: str) -> list[str]:
 def load_model_folder(path: str) -> LoadedModel:
     """Loads an hf_arith model folder (local), or raises ValueError naming what is wrong with it."""
     raw_config = _read_config(path)
-    for name in FOLDER_JSON_FILES[1:]:
-        if os.path.lexists(os.path.join(path, name)):
-            read_json_object(os.path.join(path, name))  # transformers reads it next: type and size checked first
+    # Every JSON file transformers reads next, checked for type and size first (read once: the tokenizer's is kept).
+    folder_json = {name: read_json_object(os.path.join(path, name)) for name in FOLDER_JSON_FILES[1:]
+                   if os.path.lexists(os.path.join(path, name))}
     if os.path.lexists(os.path.join(path, "model.safetensors")):
         check_regular_file(os.path.join(path, "model.safetensors"))
     settings = dict(_mapping(path, "config.json's arith_data", raw_config.get("arith_data") or {}))
@@ -181,7 +181,9 @@ def load_model_folder(path: str) -> LoadedModel:
         if name in settings:
             _mapping(path, f"config.json's arith_data.{name}", settings[name])
     _check_settings(path, settings)
-    tokenizer_config = read_json_object(os.path.join(path, "tokenizer_config.json"))
+    tokenizer_config = folder_json.get("tokenizer_config.json")
+    if tokenizer_config is None:
+        raise ValueError(f"cannot read {os.path.join(path, 'tokenizer_config.json')!r}: the folder holds none")
     tokenizer_class = TOKENIZER_CLASSES.get(tokenizer_config.get("tokenizer_class"))
     if tokenizer_class is None:
         raise ValueError(f"{path!r} has tokenizer class {tokenizer_config.get('tokenizer_class')!r}; hf_arith models "
