@@ -383,3 +383,53 @@ def test_a_stale_lock_of_a_killed_run_is_taken_over(tmp_path, capsys):
     (out / LOCK_FILE).write_text("999999")  # what kill -9 leaves: the file, but no process holding its flock
     assert main(["train", *TINY, "--max_steps", "5", "--suites", "test", "--output_dir", str(out)]) == 0
     assert (out / "model.safetensors").exists() and not (out / LOCK_FILE).exists()
+
+
+def _truncate(path):
+    path.write_bytes(path.read_bytes()[:200])
+
+
+def _not_plain_tensors(path):
+    import argparse
+    torch.save(argparse.Namespace(state={}), path)  # a pickle of a class: weights_only refuses it, nothing runs
+
+
+def _another_models_optimizer(path):
+    state = torch.load(path, weights_only=True)
+    for moments in state["state"].values():
+        moments["exp_avg"] = torch.zeros(3, 3)
+    torch.save(state, path)
+
+
+@pytest.mark.parametrize("damage, extra, fragment", [
+    (None, ["--n_embd", "32"], "does not fit this run's model: transformer.wte.weight has shape [145, 64] there, "
+                               "[145, 32] here"),
+    (None, ["--n_layer", "1"], "does not fit this run's model: it has transformer.h.1."),
+    (lambda c: _truncate(c / "model.safetensors"), [], "model.safetensors cannot be read"),
+    (lambda c: _truncate(c / "optimizer.pt"), [], "optimizer.pt cannot be read"),
+    (lambda c: _not_plain_tensors(c / "optimizer.pt"), [], "optimizer.pt cannot be read"),
+    (lambda c: _another_models_optimizer(c / "optimizer.pt"), [], "optimizer.pt holds the optimizer of another model"),
+    (lambda c: _truncate(c / "scheduler.pt"), [], "scheduler.pt cannot be read"),
+    (lambda c: torch.save([1, 2], c / "scheduler.pt"), [], "scheduler.pt does not hold a scheduler state"),
+    (lambda c: _not_plain_tensors(c / "rng_state.pth"), [], "rng_state.pth cannot be read"),
+    (lambda c: torch.save({"cpu": torch.zeros(2)}, c / "rng_state.pth"), [],
+     "rng_state.pth does not hold the Trainer's RNG states"),
+    (lambda c: ((c / "optimizer.pt").unlink(), (c / "optimizer.pt").mkdir()), [], "optimizer.pt is not a regular file"),
+])
+def test_a_checkpoint_that_cannot_be_resumed_is_one_line_before_any_work(trained, tmp_path, capsys, damage, extra,
+                                                                        fragment):
+    out, _ = trained
+    run = tmp_path / "run"
+    (checkpoint,) = [p for p in out.iterdir() if p.name.startswith("checkpoint-")]
+    shutil.copytree(checkpoint, run / checkpoint.name)
+    if damage is not None:
+        damage(run / checkpoint.name)
+    before = sorted(p.name for p in run.iterdir())
+    # a data cache folder that does not exist yet: generating the traces would create it
+    cache = tmp_path / "fresh-cache"
+    refused(["train", *TINY, *extra, "--output_dir", str(run), "--data_cache_dir", str(cache),
+             "--resume_from_checkpoint", "true"], capsys, f"checkpoint {str(run / checkpoint.name)!r}")
+    assert main(["train", *TINY, *extra, "--output_dir", str(run), "--data_cache_dir", str(cache),
+                 "--resume_from_checkpoint", "true"]) == 2
+    assert fragment in capsys.readouterr().err
+    assert sorted(p.name for p in run.iterdir()) == before and not cache.exists()

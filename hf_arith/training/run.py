@@ -16,6 +16,7 @@ from ..loading import config_record, tokenizer_record
 from ..modeling_arith_gpt import ArithGPTForCausalLM
 from .arguments import ModelArguments, TrainSpec
 from .callbacks import TargetAndTiming
+from .checkpoints import check_resumable
 from .tasks import make_task
 
 logger = logging.getLogger(__name__)
@@ -170,8 +171,12 @@ def _train(spec: TrainSpec, task, resume: str | None, callbacks: list | None) ->
     set_seed(spec.training.seed)  # before the model is built, as run_clm.py does: --seed seeds the initial weights
 
     tokenizer = task.build_tokenizer()
-    train_dataset, eval_dataset = task.datasets(tokenizer)
+    # the model before the data (the data draws from its own seeded generators, not torch's), so a checkpoint that
+    # cannot be resumed is refused before the traces are generated
     model = build_model(spec.model, tokenizer, task.n_positions(tokenizer), **task.model_config_extras(tokenizer))
+    if resume is not None:
+        check_resumable(resume, model)
+    train_dataset, eval_dataset = task.datasets(tokenizer)
     # eval/calc read the data settings from the saved config; the records let loading refuse an edited folder
     model.config.arith_data = {**task.saved_settings(), "tokenizer": tokenizer_record(tokenizer),
                                "trained_config": config_record(model.config)}
