@@ -27,7 +27,7 @@ class Solved:
     python: str  # Python's answer under the calculator's rules
     right: bool
     steps: list[list[tuple[str, str | None]]]  # per step: (text, label) spans for the highlighted trace
-    confidence: list[tuple[str, float]]  # per generated token: (token, probability)
+    confidence: list[tuple[str, float | None]]  # per generated token: (token, probability); a step's name: None
     message: str  # one line on what happened
 
 
@@ -71,7 +71,7 @@ class Demo:
                 continue
             spans = [(step.prompt, None)] + _trace_spans(step.completion, step.op, verdict)
             steps.append(spans)
-            confidence += [(f"step {number}:", 1.0)] + self.confidence(step.prompt, step.completion)
+            confidence += [(f" step {number}: ", None)] + self.confidence(step.prompt, step.completion)
         answer = result.answer if result.answer is not None else "?"
         message = (result.error or ("right" if answer == python else f"wrong: Python says {python}"))
         return Solved(answer, python, answer == python, steps, confidence, message)
@@ -129,13 +129,28 @@ def _trace_spans(completion: str, op: str, verdict) -> list[tuple[str, str | Non
     return list(zip(pieces, labels))
 
 
+# How the confidence view paints a token: a token the model was sure of (p >= 99 %) is plain text, and the less sure it
+# was, the stronger the colour, so doubt is what stands out (a plain float score would paint every sure token red).
+CONFIDENCE_BANDS = ((0.5, "p < 50 %", "#e53935"), (0.9, "50 % ≤ p < 90 %", "#fb8c00"),
+                    (0.99, "90 % ≤ p < 99 %", "#fdd835"))
+
+
+def confidence_spans(confidence: list[tuple[str, float | None]]) -> list[tuple[str, str | None]]:
+    """(token, probability) -> (token, band label) for gr.HighlightedText: None (plain) for p >= 99 % and step names."""
+    spans = []
+    for token, p in confidence:
+        label = None if p is None else next((name for limit, name, _ in CONFIDENCE_BANDS if p < limit), None)
+        spans.append((token, label))
+    return spans
+
+
 def build_app(demo: Demo):
     import gradio as gr
 
     def one(text):
         solved = demo.solve(text)
         trace = [span for step in solved.steps for span in step + [("\n", None)]]
-        return solved.answer, solved.python, solved.message, trace, solved.confidence
+        return solved.answer, solved.python, solved.message, trace, confidence_spans(solved.confidence)
 
     def many(text):
         rows, summary = demo.solve_many(text)
@@ -158,7 +173,10 @@ def build_app(demo: Demo):
             trace = gr.HighlightedText(label="Trace (verify_trace: steps before the first wrong one are ok)",
                                        color_map={"ok": "green", "first wrong step": "red", "not run": "gray"},
                                        elem_id="trace")
-            confidence = gr.HighlightedText(label="Confidence of each generated token", elem_id="confidence")
+            confidence = gr.HighlightedText(
+                label="How sure the model was of each token it generated: plain is p ≥ 99 %, colour marks doubt",
+                color_map={name: colour for _, name, colour in CONFIDENCE_BANDS}, show_legend=True,
+                elem_id="confidence")
             gr.Examples(demo.examples, inputs=problem)
             outputs = [answer, python, message, trace, confidence]
             problem.submit(one, problem, outputs)

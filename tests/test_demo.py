@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 
 import pytest
 
@@ -48,7 +49,8 @@ def test_solve_shows_the_models_answer_pythons_and_the_trace(demo):
     assert prompt == "123+456=" and "".join(text for text, _ in trace) == "9750"  # reversed, zero-padded answer
     assert all(label == "ok" for _, label in trace)
     tokens = [token for token, _ in solved.confidence[1:]]
-    assert tokens == ["9", "7", "5", "0", "<eos>"] and all(0 < p <= 1 for _, p in solved.confidence)
+    assert solved.confidence[0] == (" step 1: ", None)
+    assert tokens == ["9", "7", "5", "0", "<eos>"] and all(0 < p <= 1 for _, p in solved.confidence[1:])
 
 
 @pytest.mark.parametrize("a, op, b, fmt", [(345, "+", 678, "cot"), (807, "*", 214, "cot"), (345, "/", 7, "cot"),
@@ -112,11 +114,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def server(add3):
+@contextmanager
+def demo_server(folder):
     port = free_port()
     env = {**os.environ, "OMP_NUM_THREADS": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
-    process = subprocess.Popen([sys.executable, "-m", "hf_arith.cli", "demo", str(add3), "--port", str(port)],
+    process = subprocess.Popen([sys.executable, "-m", "hf_arith.cli", "demo", str(folder), "--port", str(port)],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
     url = f"http://127.0.0.1:{port}/"
     deadline = time.time() + 120
@@ -131,9 +133,30 @@ def server(add3):
     else:
         process.kill()
         pytest.fail("the demo did not start within 120 s")
-    yield url
-    process.terminate()
-    process.wait(timeout=30)
+    try:
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@pytest.fixture
+def server(add3):
+    with demo_server(add3) as url:
+        yield url
+
+
+@contextmanager
+def browser_page():
+    playwright = pytest.importorskip("playwright.sync_api")
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run"])
+        try:
+            yield browser.new_page(viewport={"width": 1200, "height": 1100})
+        finally:
+            browser.close()
 
 
 def read_value(page, selector: str, expected: str | None = None, timeout: float = 60.0) -> str:
@@ -150,12 +173,7 @@ def read_value(page, selector: str, expected: str | None = None, timeout: float 
 
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian's chromium is not installed (.ci/run installs it)")
 def test_the_page_in_a_real_browser(server, tmp_path):
-    playwright = pytest.importorskip("playwright.sync_api")
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])
-        page = browser.new_page(viewport={"width": 1200, "height": 1100})
+    with browser_page() as page:
         page.goto(server)
         box = page.locator("#problem textarea").first
         box.fill("123+456")
@@ -170,5 +188,55 @@ def test_the_page_in_a_real_browser(server, tmp_path):
         page.locator("#compute").first.click()
         message = read_value(page, "#message", "Cannot compute")
         assert "Cannot compute '12+x'" in message and "Traceback" not in page.content()
-        browser.close()
     assert open(screenshot, "rb").read(4) == b"\x89PNG"
+
+
+@pytest.fixture(scope="module")
+def unsure(tmp_path_factory):
+    """The TINY3 run stopped at 150 steps: its answers mix sure tokens (EOS) with unsure ones."""
+    out = tmp_path_factory.mktemp("demo") / "unsure"
+    assert main(["train", *TINY3, "--max_steps", "150", "--warmup_steps", "10", "--suites", "test", "--output_dir",
+                 str(out), "--data_cache_dir", str(tmp_path_factory.mktemp("cache"))]) == 0
+    return out
+
+
+def test_the_confidence_view_paints_doubt_and_leaves_sure_tokens_plain():
+    from hf_arith.demo import confidence_spans
+
+    spans = confidence_spans([(" step 1: ", None), ("3", 0.999), ("0", 0.2), ("0", 0.6), ("0", 0.95), ("0", 0.99)])
+    assert [label for _, label in spans] == [None, None, "p < 50 %", "50 % ≤ p < 90 %", "90 % ≤ p < 99 %", None]
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian's chromium is not installed (.ci/run installs it)")
+def test_in_the_browser_a_token_the_model_was_unsure_of_stands_out_from_a_sure_one(unsure):
+    from hf_arith.demo import Demo
+
+    demo = Demo(str(unsure))  # the probabilities, computed here, that the page must show
+    for problem in [f"{a}+{b}" for a in (1, 12, 123, 999, 500) for b in (2, 34, 456, 1)]:
+        tokens = [(token, p) for token, p in demo.solve(problem).confidence if p is not None]
+        if any(p >= 0.99 for _, p in tokens) and any(p < 0.5 for _, p in tokens):
+            break
+    else:
+        pytest.fail("the 150-step model was sure of every token or of none")
+    with demo_server(unsure) as url, browser_page() as page:
+        page.goto(url)
+        box = page.locator("#problem textarea").first
+        box.fill(problem)
+        box.press("Enter")
+        read_value(page, "#answer")
+        shown = page.locator("#confidence .textfield > span")  # one per token, in every Gradio 6 release
+        deadline = time.time() + 60
+        while shown.count() < len(tokens) + 1 and time.time() < deadline:
+            time.sleep(0.2)
+        # a token's colour is on the span or on one inside it, depending on the Gradio release
+        painted = shown.evaluate_all("""els => els.map(e => [e.innerText.trim(), [e, ...e.querySelectorAll('*')]
+            .map(x => getComputedStyle(x).backgroundColor).find(c => c !== 'rgba(0, 0, 0, 0)') || 'none'])""")
+        legend = page.locator("#confidence [data-testid='highlighted-text:category-legend']").first.inner_text()
+    assert painted[0][0] == "step 1:" and [text for text, _ in painted[1:]] == [token for token, _ in tokens]
+    assert painted[0][1] == "none"  # a step's name: no highlight
+    for (token, p), (_, colour) in zip(tokens, painted[1:]):
+        if p >= 0.99:
+            assert colour == "none", (token, p, colour)
+        elif p < 0.5:
+            assert "229, 57, 53" in colour, (token, p, colour)  # the p < 50 % band's red (#e53935)
+    assert "p < 50 %" in legend and "90 % ≤ p < 99 %" in legend
