@@ -49,6 +49,14 @@ model = AutoModelForCausalLM.from_pretrained("{{ repo }}", trust_remote_code=Tru
 """
 
 
+def budget_line(results: dict) -> str:
+    """What the card and the summary say when --max_train_seconds ended training before max_steps."""
+    max_steps = results.get("hyperparameters", {}).get("training", {}).get("max_steps")
+    return (f"the wall-clock budget (--max_train_seconds {results['max_train_seconds']:g}) cut training short: "
+            f"{results['global_step']:,} of {max_steps:,} steps ran (the learning rate decayed with the clock, so "
+            "the model is annealed, but it is not the preset's model)")
+
+
 def write_model_card(output_dir: str, repo: str | None = None) -> str:
     """Renders README.md from what the folder holds: config.json (the task and data settings under arith_data) and
     all_results.json (the run's measurements, hyperparameters and evaluation). `hf-arith train` writes it at the end
@@ -73,6 +81,8 @@ def write_model_card(output_dir: str, repo: str | None = None) -> str:
               f"{results['seconds_to_target']:.1f} s" if results.get("seconds_to_target") is not None else "")
     train_line = (f"{results['global_step']} steps, {results['train_runtime_s']:.1f} s on {results['device']} "
                   f"[{results['hardware']}] (world size {results['world_size']}){target}.")
+    if results.get("stopped_by_time_budget"):
+        train_line += f" **Note: {budget_line(results)}.**"
     card = ModelCard.from_template(
         card_data, template_str=TEMPLATE, model_name=f"hf_arith {results['preset']}",
         parameters=f"{results['parameters']:,}", command=results["command"], task_line=section.task_line,

@@ -2,6 +2,8 @@
 
 from types import SimpleNamespace
 
+import pytest
+
 from hf_arith.training.callbacks import TargetAndTiming
 
 
@@ -48,3 +50,55 @@ def test_target_stops_training_and_records_when():
     control = _control()
     timing_loss.on_evaluate(None, state, control, metrics={"eval_loss": 0.1})
     assert not control.should_training_stop
+
+
+def _lrs(timing, steps, clock_at, kind="cosine", warmup=10, max_steps=100):
+    import torch
+
+    from hf_arith.training.callbacks import clock_schedule
+
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    scheduler = clock_schedule(optimizer, kind, warmup, max_steps, timing)
+    lrs = []
+    for step in range(steps):
+        timing.clock_s = clock_at(step)
+        lrs.append(scheduler.get_last_lr()[0])
+        optimizer.step()
+        scheduler.step()
+    return lrs
+
+
+def test_a_schedule_with_a_clock_behind_the_steps_is_transformers_own():
+    import torch
+    from transformers import get_cosine_schedule_with_warmup, get_linear_schedule_with_warmup
+
+    for kind, reference in (("cosine", get_cosine_schedule_with_warmup), ("linear", get_linear_schedule_with_warmup)):
+        timing = TargetAndTiming(target=None, max_seconds=1e9)
+        ours = _lrs(timing, 100, lambda step: 0.0, kind)
+        optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+        theirs = reference(optimizer, 10, 100)
+        expected = []
+        for _ in range(100):
+            expected.append(theirs.get_last_lr()[0])
+            optimizer.step()
+            theirs.step()
+        assert ours == pytest.approx(expected, abs=1e-12), kind
+
+
+def test_a_budget_that_runs_out_first_anneals_the_learning_rate_by_then():
+    import math
+
+    timing = TargetAndTiming(target=None, max_seconds=50.0)
+    # one second per step: the budget (50 s) runs out at step 50 of 100 (each step's rate is set at the end of the
+    # step before, from the clock then, as in the Trainer's loop)
+    lrs = _lrs(timing, 52, lambda step: float(step))
+    assert lrs[5] == pytest.approx(0.5)  # warm-up follows the steps
+    assert lrs[30] == pytest.approx(0.5 * (1 + math.cos(math.pi * 29 / 50)))  # the clock is ahead: 29 s of 50
+    assert lrs[50] < 0.001 and lrs[51] == pytest.approx(0.0, abs=1e-12)
+    assert all(a >= b for a, b in zip(lrs[10:], lrs[11:]))
+
+
+def test_a_budget_needs_a_schedule_that_decays():
+    timing = TargetAndTiming(target=None, max_seconds=5.0)
+    with pytest.raises(ValueError, match="--max_train_seconds needs --lr_scheduler_type cosine or linear"):
+        _lrs(timing, 1, lambda step: 0.0, kind="constant")

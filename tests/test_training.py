@@ -441,3 +441,30 @@ def test_plot_runs_draws_accuracy_against_length_per_folder(tmp_path, capsys):
     (tmp_path / "rope" / "all_results.json").write_text(json.dumps({"evaluation": {"test": {"exact_match": 1}}}))
     assert plot_main(["--lengths", "true", "--run_dirs", *folders, "--output", str(out)]) == 2
     assert "has no length_N results" in capsys.readouterr().err
+
+
+def test_a_run_the_budget_cuts_short_ends_annealed_and_says_so(tmp_path, caplog):
+    """--max_train_seconds on a schedule far longer than the budget: training stops at the budget with the learning
+    rate decayed to about zero (the decay followed the clock), and the summary and the card say the budget cut it."""
+    import logging
+
+    from .tiny import TINY
+
+    out = tmp_path / "cut"
+    with caplog.at_level(logging.INFO, logger="hf_arith"):
+        assert main(["train", *TINY, "--max_steps", "1000000", "--save_steps", "50", "--eval_steps", "50",
+                     "--logging_steps", "5", "--max_train_seconds", "4", "--suites", "test", "--output_dir", str(out),
+                     "--data_cache_dir", str(tmp_path / "cache")]) == 0
+    results = json.loads((out / "all_results.json").read_text())
+    steps = results["global_step"]
+    assert results["stopped_by_time_budget"] and results["max_train_seconds"] == 4 and 20 < steps < 1_000_000
+    history = json.loads((out / "training_history.json").read_text())
+    rates = [entry["learning_rate"] for entry in history if "learning_rate" in entry]
+    peak = max(rates)
+    # by steps alone the rate would still be at the peak (1,000,000 steps); by the clock it has decayed
+    assert rates[-1] < 0.05 * peak and peak > 0.9 * 3e-3
+    said = f"the wall-clock budget (--max_train_seconds 4) cut training short: {steps:,} of 1,000,000 steps ran"
+    assert said in caplog.text and said in (out / "README.md").read_text()
+    # the scheduler's state is plain (LambdaLR saves no closure), so resuming reads it with weights_only=True
+    (checkpoint,) = out.glob("checkpoint-*")
+    torch.load(checkpoint / "scheduler.pt", weights_only=True)

@@ -75,8 +75,9 @@ class RunArguments:
         "help": "stop once validation exact match reaches this (arithmetic task); 0: no target, run the whole "
                 "schedule"})
     max_train_seconds: float | None = field(default=None, metadata={
-        "help": "stop training after this many wall-clock seconds (a budget, not a schedule: set max_steps so the "
-                "learning-rate schedule ends near it)"})
+        "help": "stop training after this many wall-clock seconds of training; the learning-rate decay then follows "
+                "the clock as well as the steps (cosine or linear), so a run the budget cuts short ends annealed, and "
+                "its card and summary say how many steps ran"})
     data_cache_dir: str | None = field(default=None, metadata={"help": "datasets cache folder"})
     eval_batch_size: int = field(default=1000, metadata={"help": "batch size of the final generation-based eval"})
     suites: str = field(default="test,uniform,full_width,hard,edge", metadata={

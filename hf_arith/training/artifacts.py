@@ -7,7 +7,7 @@ import shutil
 
 from ..evaluation.plots import save_training_curves
 from ..loading import PARTIAL_MARKER
-from ..model_card import write_model_card
+from ..model_card import budget_line, write_model_card
 
 STAGING = ".hf_arith-final"
 
@@ -62,6 +62,8 @@ def put_in_place(staging: str, output_dir: str) -> None:
 def summary_lines(results, task) -> list[str]:
     lines = [f"preset {results.preset}: {results.parameters:,} parameters, {results.global_step} steps, "
              f"{results.train_runtime_s:.1f} s training, world size {results.world_size}"]
+    if results.stopped_by_time_budget:
+        lines.append(budget_line(results.to_dict()))
     if results.seconds_to_target is not None:
         lines.append(f"reached validation exact match >= {results.target_exact_match} after "
                      f"{results.seconds_to_target:.1f} s")

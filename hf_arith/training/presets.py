@@ -51,12 +51,14 @@ TRAINING_PRESETS = {
     # The calculator: one model for + - * / with chain-of-thought traces (division: quotient digit, its product with
     # b and the remainder, all units first; subtraction: a - b column by column, then the complement), zero-padded so
     # every step sits at a fixed position, small batches (more updates per CPU second), division drawn four times as
-    # often as addition and multiplication twice (the measured order of difficulty), and a 740 s budget that leaves
-    # the 15-minute process time for the final 90,000-problem evaluation. Two layers, not three: on equal CPU time
-    # the faster steps win (division alone, 3 seeds against 2: 95-97 % against 81-93 % on uniform; README).
+    # often as addition and multiplication twice (the measured order of difficulty). Two layers, not three: on equal
+    # CPU time the faster steps win (division alone, 3 seeds against 2: 95-97 % against 81-93 % on uniform; README).
+    # A preset is a recipe: it is defined by its steps (the same seed trains the same model on every machine); its
+    # time is measured (README), not imposed. (It used to stop at a 740 s budget: on a machine 1.45x slower that cut
+    # it at 5,394 of 8,500 steps with the learning rate still high.)
     "calc3": _arith("calc3", tokenizer="char", **_TWO_LAYERS, zero_pad=True, **_RIGHT_EVERY_TIME,
-                    operation_weights="+:1,-:1,*:2,/:4", **{**_SMALL_BATCH, "max_steps": 8500},
-                    max_train_seconds=740, suites="test,uniform,full_width,edge"),
+                    operation_weights="+:1,-:1,*:2,/:4", **{**_SMALL_BATCH, "max_steps": 8000},
+                    suites="test,uniform,full_width,edge"),
     # Seed 000: 3-digit multiplication in four formats. Zero padding makes the chain of thought fixed-width (every
     # partial product and running sum has the answer's 6 digits), which is what lets the CoT formats learn in
     # minutes on a CPU.
@@ -79,9 +81,9 @@ TRAINING_PRESETS = {
                          train_size=500_000, validation_size=1_000, test_size=2_000, train_mix="lengths:3,hard:1",
                          tokenizer="aligned", tokenizer_max_digits=256, fixed_columns=False,
                          position_embedding="coupled", coupled_embedding="rope", **_TWO_LAYERS,
-                         per_device_train_batch_size=128, learning_rate=1e-3, warmup_steps=100, max_steps=6000,
+                         per_device_train_batch_size=128, learning_rate=1e-3, warmup_steps=100, max_steps=4000,
                          eval_steps=500, save_steps=1000, logging_steps=100, target_exact_match=0,
-                         max_train_seconds=780, suites="test,hard,length_50,length_100,length_200", suite_size=1000),
+                         suites="test,hard,length_50,length_100,length_200", suite_size=1000),
     # Seeds 002/004: Tiny Shakespeare, character level (nanoGPT's laptop configuration).
     "shakespeare-char": _corpus(n_layer=4, n_embd=128, n_head=4, block_size=64, learning_rate=2e-3, warmup_steps=50,
                                 weight_decay=0.1, adam_beta2=0.99, per_device_train_batch_size=12, max_steps=2000,
@@ -90,7 +92,7 @@ TRAINING_PRESETS = {
     "shakespeare-char-15min": _corpus(n_layer=6, n_embd=128, n_head=4, block_size=128, learning_rate=2e-3,
                                       warmup_steps=100, weight_decay=0.1, adam_beta2=0.99,
                                       per_device_train_batch_size=12, max_steps=3600, eval_steps=500,
-                                      logging_steps=100, max_train_seconds=870),
+                                      logging_steps=100),
     "shakespeare-bigram": _corpus(n_layer=0, n_embd=128, n_head=4, position_embedding="none", block_size=64,
                                   learning_rate=1e-2, warmup_steps=20, weight_decay=0.0, per_device_train_batch_size=32,
                                   max_steps=1500, eval_steps=250, logging_steps=50),

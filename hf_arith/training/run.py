@@ -15,7 +15,7 @@ from ..hardware import hardware_description
 from ..loading import config_record, tokenizer_record
 from ..modeling_arith_gpt import ArithGPTForCausalLM
 from .arguments import ModelArguments, TrainSpec
-from .callbacks import TargetAndTiming
+from .callbacks import TargetAndTiming, clock_schedule
 from .checkpoints import check_resumable
 from .tasks import make_task
 
@@ -41,6 +41,7 @@ class TrainResults:
     device: str
     hardware: str
     resumed_from: str | None = None
+    max_train_seconds: float | None = None  # the wall-clock budget, if the run had one
     hyperparameters: dict = field(default_factory=dict)
     evaluation: dict = field(default_factory=dict)
 
@@ -158,6 +159,24 @@ def output_folder_lock(output_dir: str):
         os.close(fd)
 
 
+class ArithTrainer(Trainer):
+    """The Trainer, except that under a wall-clock budget (--max_train_seconds) the learning-rate decay follows the
+    clock as well as the steps (callbacks.clock_schedule), so a run the budget cuts short ends annealed."""
+
+    def __init__(self, *args, timing: TargetAndTiming, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.timing = timing
+
+    def create_scheduler(self, num_training_steps: int, optimizer=None):
+        if self.timing.max_seconds is None or self.lr_scheduler is not None:
+            return super().create_scheduler(num_training_steps, optimizer)
+        self.lr_scheduler = clock_schedule(optimizer or self.optimizer, self.args.lr_scheduler_type,
+                                           self.args.get_warmup_steps(num_training_steps), num_training_steps,
+                                           self.timing)
+        self._created_lr_scheduler = True
+        return self.lr_scheduler
+
+
 def train(spec: TrainSpec, callbacks: list | None = None) -> TrainResults:
     """Runs one training as `spec` says; `callbacks` are extra TrainerCallbacks (e.g. a benchmark's own check)."""
     task = make_task(spec)  # arithmetic or corpus: decided here, once
@@ -187,9 +206,9 @@ def _train(spec: TrainSpec, task, resume: str | None, callbacks: list | None) ->
     timing = TargetAndTiming(target, task.target_metric, spec.run.max_train_seconds)
     if resume is not None:
         timing.resume_from(resume)  # the history and training time before the checkpoint count too
-    trainer = Trainer(model=model, args=spec.training, train_dataset=train_dataset, eval_dataset=eval_dataset,
-                      processing_class=tokenizer, callbacks=[timing, *(callbacks or [])],
-                      **task.trainer_pieces(tokenizer))
+    trainer = ArithTrainer(model=model, args=spec.training, train_dataset=train_dataset, eval_dataset=eval_dataset,
+                           processing_class=tokenizer, callbacks=[timing, *(callbacks or [])], timing=timing,
+                           **task.trainer_pieces(tokenizer))
     parameters = sum(p.numel() for p in model.parameters())
     if trainer.is_world_process_zero():
         logger.info("preset %s: %s parameters, world size %d", spec.run.preset, f"{parameters:,}",
@@ -208,7 +227,8 @@ def _train(spec: TrainSpec, task, resume: str | None, callbacks: list | None) ->
         preset=spec.run.preset, command=spec.command, parameters=parameters, world_size=spec.training.world_size,
         train_runtime_s=timing.train_seconds, global_step=trainer.state.global_step, resumed_from=resume,
         seconds_to_target=timing.seconds_to_target, target_exact_match=target,
-        stopped_by_time_budget=timing.stopped_by_budget, validation=validation, device=str(spec.training.device),
+        stopped_by_time_budget=timing.stopped_by_budget, max_train_seconds=spec.run.max_train_seconds,
+        validation=validation, device=str(spec.training.device),
         hardware=hardware_description(spec.training.device), hyperparameters=hyperparameters(spec, model.config))
     if trainer.is_world_process_zero():
         from .artifacts import summary_lines, write_artifacts  # matplotlib and the card renderer: rank 0 only
