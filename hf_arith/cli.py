@@ -135,9 +135,12 @@ def cmd_eval(argv):
     parser = OneLineParser(prog="hf-arith eval", description="greedy-generation evaluation on named suites")
     parser.add_argument("model_dir")
     parser.add_argument("--suite", default=None,
-                        help="comma-separated: test, validation, uniform, full_width, hard, edge, exhaustive, length_N "
-                             "(default: test,uniform,full_width,hard,edge, or only the lengths given)")
+                        help="comma-separated: test, validation, uniform, full_width, hard, edge, cells, exhaustive, "
+                             "exhaustive_add/_sub/_mul/_div, length_N (default: test,uniform,full_width,hard,edge, or "
+                             "only the lengths given)")
     parser.add_argument("--suite_size", type=int, default=10_000, help="problems per operation in drawn suites")
+    parser.add_argument("--cell_size", type=int, default=1000,
+                        help="problems per (operation, operand lengths) cell and per division case in --suite cells")
     parser.add_argument("--lengths", default=None,
                         help="operand lengths, e.g. 10,20,50,100,200: --length_size full-width problems each")
     parser.add_argument("--length_size", type=int, default=1000, help="problems per length")
@@ -149,7 +152,7 @@ def cmd_eval(argv):
                         help="print only; by default the results go into MODEL_DIR (all_results.json, "
                              "heatmap_<suite>.png, the model card)")
     args = parser.parse_args(argv)
-    for name in ("batch_size", "suite_size", "length_size", "digits"):
+    for name in ("batch_size", "suite_size", "cell_size", "length_size", "digits"):
         if getattr(args, name) is not None and getattr(args, name) < 1:
             raise UsageError(f"hf-arith eval: error: --{name} must be >= 1, got {getattr(args, name)}")
     import os
@@ -180,7 +183,7 @@ def cmd_eval(argv):
                          f"(max_digits={tokenizer_limit})")
     splits = load_traces(settings, args.data_cache_dir)
     results = evaluate_suites(loaded.model, loaded.tokenizer, settings, names, splits, args.suite_size,
-                              args.batch_size, args.digits)
+                              args.batch_size, args.digits, args.cell_size)
     if lengths:  # long sequences: a smaller batch (the KV cache keeps each new token's cost linear)
         results.update(evaluate_suites(loaded.model, loaded.tokenizer, settings, lengths, splits, args.length_size,
                                        min(args.batch_size, 200)))

@@ -96,3 +96,53 @@ def test_suite_names():
     with pytest.raises(ValueError, match="'easy'"):
         parse_suite_names("test,easy")
     assert uniform_problem(random.Random(0), "/", 1)[2] >= 1
+
+
+def digits(n: int) -> int:
+    return len(str(n))  # 0 is a 1-digit number
+
+
+def test_cells_has_cell_size_problems_in_every_cell_and_a_small_cell_whole():
+    from collections import Counter
+
+    problems = suite_problems("cells", "+-*/", 3, cell_size=300)
+    assert len(problems) == len(set(problems))
+    cells = Counter((op, digits(a), digits(b)) for op, a, b in problems)
+    assert set(cells) == {(op, i, j) for op in "+-*/" for i in (1, 2, 3) for j in (1, 2, 3)}  # every cell, no other
+    for op in "+-*":
+        # 1x1 is every pair of 0-9 (100), 1x2 and 2x1 have more than 300 problems: 300 each
+        assert cells[(op, 1, 1)] == 100 and all(cells[(op, i, j)] == 300 for i in (1, 2, 3) for j in (1, 2, 3)
+                                                if (i, j) != (1, 1))
+    # division: a 1-digit divisor is 1..9, so 1/1 is all 90 problems; its cells also hold the case draws
+    assert {(a, b) for op, a, b in problems if op == "/" and digits(a) == digits(b) == 1} == {
+        (a, b) for a in range(10) for b in range(1, 10)}
+    assert all(b >= 1 for op, _, b in problems if op == "/")
+    divisions = [(a, b) for op, a, b in problems if op == "/"]
+    assert sum(a == b for a, b in divisions) >= 300 and sum(b == 1 for a, b in divisions) >= 300
+    assert sum(a % b == 0 for a, b in divisions) >= 300 and sum(a % b == b - 1 for a, b in divisions) >= 300
+
+
+def test_cells_of_a_model_without_division_has_no_division_cases():
+    problems = suite_problems("cells", "+", 2, cell_size=50)
+    assert {op for op, _, _ in problems} == {"+"} and len(problems) == 4 * 50  # 1x1's 100 problems: 50 drawn
+
+
+def test_exhaustive_of_one_operation_is_every_problem_of_it():
+    divisions = suite_problems("exhaustive_div", "+-*/", 3)
+    assert len(divisions) == len(set(divisions)) == 999_000 and min(b for _, _, b in divisions) == 1
+    assert {op for op, _, _ in divisions} == {"/"} and max(a for _, a, _ in divisions) == 999
+    with pytest.raises(ValueError, match="scores '/', which this model was not trained on"):
+        suite_problems("exhaustive_div", "+", 3)
+
+
+def test_division_cases_and_the_worst_cell():
+    from hf_arith.data.suites import division_case
+    from hf_arith.evaluation.scoring import worst_cell
+
+    assert division_case(7, 7) == ["a=b", "r=0"] and division_case(5, 1) == ["b=1", "r=0", "r=b-1"]
+    assert division_case(13, 7) == ["r=b-1"] and division_case(3, 7) == ["a<b"] and division_case(345, 7) == []
+    metrics = {"by_operation_digits": {"+": {"1x1": 1.0, "3x3": 0.999}, "/": {"2x1": 0.97, "3x3": 1.0}},
+               "by_division_case": {"a=b": 0.5, "r=0": 0.9}}
+    assert worst_cell(metrics) == {"operation": "/", "cell": "a=b", "exact_match": 0.5}
+    metrics["by_division_case"] = {"a=b": 0.99}
+    assert worst_cell(metrics) == {"operation": "/", "cell": "2x1", "exact_match": 0.97}

@@ -468,3 +468,21 @@ def test_a_run_the_budget_cuts_short_ends_annealed_and_says_so(tmp_path, caplog)
     # the scheduler's state is plain (LambdaLR saves no closure), so resuming reads it with weights_only=True
     (checkpoint,) = out.glob("checkpoint-*")
     torch.load(checkpoint / "scheduler.pt", weights_only=True)
+
+
+def test_eval_cells_scores_every_cell_and_records_the_worst(trained, tmp_path, capsys):
+    import shutil
+
+    out, cache = trained
+    copy = tmp_path / "model"
+    shutil.copytree(out, copy, ignore=shutil.ignore_patterns("checkpoint-*"))
+    assert main(["eval", str(copy), "--suite", "cells", "--cell_size", "40", "--data_cache_dir", str(cache)]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("cells"))
+    cells = json.loads((copy / "all_results.json").read_text())["evaluation"]["cells"]
+    assert cells["num_problems"] == 4 * 40 and set(cells["by_digits"]) == {"1x1", "1x2", "2x1", "2x2"}
+    worst = cells["worst_cell"]
+    assert worst["exact_match"] == min(cells["by_operation_digits"]["+"].values()) and worst["operation"] == "+"
+    assert f"worst cell + {worst['cell']} {100 * worst['exact_match']:.2f} %" in line
+    card = (copy / "README.md").read_text()
+    assert f"worst cell exact match (+ {worst['cell']})" in card and "Worst cell of `cells`" in card
+    assert (copy / "heatmap_cells.png").exists()

@@ -6,6 +6,10 @@
     hard        adversarial cases per operation (see `hard_problem`)
     edge        0, 1, the largest operand, every combination of those, and equal operands
     exhaustive  every problem of the space, when it has at most 2,000,000
+    exhaustive_add / _sub / _mul / _div   every problem of one operation (the 999,000 three-digit divisions)
+    cells       `cell_size` problems in every (operation, digits of a, digits of b) cell, a small cell whole; for
+                division also the cases a = b, b = 1, remainder 0 and remainder b - 1 (`DIVISION_CASES`), so the
+                worst cell is a figure of its own
     length_N    both operands exactly N digits (`length_problems`), for length generalization
 
 The test split of ArithmeticTraces (operand LENGTHS uniform) is the suite `test`; it is read from the dataset.
@@ -19,7 +23,10 @@ from . import distributions
 from .distributions import Problem, values_problem
 from .problems import all_problems, problem_space_size
 
-SUITES = ("test", "uniform", "full_width", "hard", "edge", "exhaustive")
+OPERATION_NAMES = {"+": "add", "-": "sub", "*": "mul", "/": "div"}
+SUITES = ("test", "uniform", "full_width", "hard", "edge", "cells", "exhaustive",
+          *(f"exhaustive_{name}" for name in OPERATION_NAMES.values()))
+CELL_SIZE = 1_000
 DEFAULT_SUITES = ("test", "uniform", "full_width", "hard", "edge")
 EXHAUSTIVE_LIMIT = 2_000_000
 
@@ -64,14 +71,81 @@ def _distinct(draw: Callable[[random.Random], Problem], n: int, rng: random.Rand
     return list(chosen)
 
 
-def suite_problems(name: str, operations: str, max_digits: int, size: int = 10_000, seed: int = 0
-                   ) -> list[Problem]:
+def division_case(a: int, b: int) -> list[str]:
+    """The division cases a problem a / b belongs to (several, or none): the ones a calculator gets wrong first."""
+    q, r = divmod(a, b)
+    return [case for case, holds in (("a=b", a == b), ("b=1", b == 1), ("r=0", r == 0), ("r=b-1", r == b - 1),
+                                     ("a<b", a < b)) if holds]
+
+
+def _division_case_draws(rng: random.Random, case: str, d: int) -> Problem:
+    """One division of the case, operands of 1..d digits (the lengths uniform, as in the cells)."""
+    def number(is_divisor):
+        lo, hi = distributions.operand_range(rng.randint(1, d), "/", is_divisor)
+        return rng.randint(lo, hi)
+
+    top = 10**d - 1
+    b = number(True)
+    if case == "a=b":
+        return "/", b, b
+    if case == "b=1":
+        return "/", number(False), 1
+    if case == "r=0":
+        return "/", b * rng.randint(0, top // b), b
+    return "/", b * rng.randint(0, (top - b + 1) // b) + b - 1, b  # r = b - 1
+
+
+DIVISION_CASES = ("a=b", "b=1", "r=0", "r=b-1")
+
+
+def cells_problems(operations: str, max_digits: int, cell_size: int = CELL_SIZE, seed: int = 0) -> list[Problem]:
+    """`cell_size` distinct problems in every (operation, digits of a, digits of b) cell (every problem of a cell
+    that has fewer), then, for division, `cell_size` of each case in DIVISION_CASES (every one when fewer exist).
+    0 is a 1-digit number; a divisor is never 0."""
+    problems: dict[Problem, None] = {}
+    for op in operations:
+        for da in range(1, max_digits + 1):
+            for db in range(1, max_digits + 1):
+                a_range = range(*_bounds(distributions.operand_range(da, op)))
+                b_range = range(*_bounds(distributions.operand_range(db, op, is_divisor=True)))
+                if len(a_range) * len(b_range) <= cell_size:
+                    problems.update(((op, a, b), None) for a in a_range for b in b_range)
+                    continue
+                rng = random.Random(f"{seed}-cells-{op}-{da}x{db}")
+
+                def draw(r, a_range=a_range, b_range=b_range, op=op):
+                    return op, r.choice(a_range), r.choice(b_range)
+
+                problems.update((p, None) for p in _distinct(draw, cell_size, rng, len(a_range) * len(b_range)))
+        if op == "/":
+            for case in DIVISION_CASES:
+                rng = random.Random(f"{seed}-cells-/-{case}-{max_digits}")
+                space = {"a=b": 10**max_digits - 1, "b=1": 10**max_digits}.get(case, 10**(2 * max_digits))
+                problems.update((p, None) for p in _distinct(
+                    lambda r, case=case: _division_case_draws(r, case, max_digits), cell_size, rng, space))
+    return list(problems)
+
+
+def _bounds(inclusive: tuple[int, int]) -> tuple[int, int]:
+    return inclusive[0], inclusive[1] + 1
+
+
+def suite_problems(name: str, operations: str, max_digits: int, size: int = 10_000, seed: int = 0,
+                   cell_size: int = CELL_SIZE) -> list[Problem]:
     """The problems of suite `name` for a model of these operations and operand digits; `size` problems per
-    operation (distinct) for the drawn suites. The `test` suite is the dataset's test split, not drawn here."""
+    operation (distinct) for the drawn suites, `cell_size` per cell for `cells`. The `test` suite is the dataset's
+    test split, not drawn here."""
     if length_of(name) is not None:
         return length_problems(length_of(name), operations, size, seed)
     if name == "edge":
         return edge_problems(operations, max_digits)
+    if name == "cells":
+        return cells_problems(operations, max_digits, cell_size, seed)
+    if name.startswith("exhaustive_") and name in SUITES:
+        op = next(op for op, word in OPERATION_NAMES.items() if name == f"exhaustive_{word}")
+        if op not in operations:
+            raise ValueError(f"suite {name!r} scores {op!r}, which this model was not trained on ({operations!r})")
+        return list(all_problems(op, 1, max_digits))
     if name == "exhaustive":
         space = problem_space_size(operations, 1, max_digits)
         if space > EXHAUSTIVE_LIMIT:
@@ -131,5 +205,6 @@ def parse_suite_names(text: str) -> list[str]:
     return names
 
 
-__all__ = ["DEFAULT_SUITES", "SUITES", "edge_problems", "full_width_problem", "hard_problem", "length_of",
-           "length_problems", "parse_suite_names", "suite_problems", "uniform_problem"]
+__all__ = ["CELL_SIZE", "DEFAULT_SUITES", "DIVISION_CASES", "SUITES", "cells_problems", "division_case",
+           "edge_problems", "full_width_problem", "hard_problem", "length_of", "length_problems", "parse_suite_names",
+           "suite_problems", "uniform_problem"]

@@ -5,7 +5,7 @@ import time
 from collections import Counter
 
 from ..batching import encode
-from ..data.suites import suite_problems
+from ..data.suites import CELL_SIZE, division_case, suite_problems
 from ..data.traces import make_trace
 from ..data.verify import verify_trace
 from .generation import generate_completions
@@ -44,6 +44,15 @@ def score_completions(prompts: list[str], completions: list, references: list[st
         v.first_error_step for v in verdicts.values() if v.first_error_step is not None).items()))
     metrics["unfinished"] = sum(not c.finished for c in completions)
     metrics["num_problems"] = n
+    if problems is not None and any(op == "/" for op, _, _ in problems):
+        cases: dict[str, list[bool]] = {}
+        for (op, a, b), ok in zip(problems, right):
+            if op == "/":
+                for case in division_case(a, b):
+                    cases.setdefault(case, []).append(ok)
+        metrics["by_division_case"] = {case: sum(v) / len(v) for case, v in sorted(cases.items())}
+        metrics["division_case_counts"] = {case: len(v) for case, v in sorted(cases.items())}
+    metrics["worst_cell"] = worst_cell(metrics)
     if train_keys is not None and problems is not None:
         seen = [p in train_keys for p in problems]
         metrics["num_in_train"] = sum(seen)
@@ -56,6 +65,15 @@ def score_completions(prompts: list[str], completions: list, references: list[st
     metrics["right_examples"] = [dict(prompt=prompts[i], prediction=texts[i])
                                  for i in [i for i, ok in enumerate(right) if ok][:min(num_examples, 3)]]
     return metrics
+
+
+def worst_cell(metrics: dict) -> dict:
+    """The lowest exact match over every (operation, operand-length cell) and, for division, every case of
+    `division_case` (a = b, b = 1, remainder 0, remainder b - 1, a < b): the figure a calculator is judged by."""
+    cells = [(v, op, cell) for op, by_cell in metrics["by_operation_digits"].items() for cell, v in by_cell.items()]
+    cells += [(v, "/", case) for case, v in metrics.get("by_division_case", {}).items()]
+    value, op, cell = min(cells, key=lambda c: c[0])
+    return {"operation": op, "cell": cell, "exact_match": value}
 
 
 def evaluate_problems(model, tokenizer, problems: list[Problem], fmt: str, pad_width: int | None,
@@ -80,7 +98,8 @@ def dataset_problems(dataset) -> list[Problem]:
 
 
 def evaluate_suites(model, tokenizer, settings, names: list[str], splits, size: int = 10_000,
-                    batch_size: int = 1000, digits: int | None = None) -> dict[str, dict]:
+                    batch_size: int = 1000, digits: int | None = None, cell_size: int = CELL_SIZE
+                    ) -> dict[str, dict]:
     """Scores the named suites for a model trained on `settings` (ArithmeticDataSettings): `test` and `validation`
     are the dataset's splits, the others are drawn for the model's operations and digit count (or `digits`: a hard
     suite of 100-digit problems for a model trained on 20). Every suite reports how many of its problems were in the
@@ -89,7 +108,8 @@ def evaluate_suites(model, tokenizer, settings, names: list[str], splits, size: 
     results = {}
     for name in names:
         problems = (dataset_problems(splits[name]) if name in ("test", "validation")
-                    else suite_problems(name, settings.operations, digits or settings.max_digits, size))
+                    else suite_problems(name, settings.operations, digits or settings.max_digits, size,
+                                        cell_size=cell_size))
         results[name] = evaluate_problems(model, tokenizer, problems, settings.format, settings.pad_width,
                                           train_keys, batch_size)
     return results
@@ -107,6 +127,9 @@ def suite_line(name: str, m: dict) -> str:
         line += f"  {m['unfinished']} unfinished"
     if len(m["by_operation"]) > 1:
         line += "  " + ", ".join(f"{op} {100 * v:.2f} %" for op, v in m["by_operation"].items())
+    if name == "cells" and m.get("worst_cell"):
+        worst = m["worst_cell"]
+        line += f"  worst cell {worst['operation']} {worst['cell']} {100 * worst['exact_match']:.2f} %"
     return line
 
 
@@ -121,4 +144,4 @@ def format_examples(metrics: dict) -> str:
 
 
 __all__ = ["dataset_problems", "evaluate_problems", "evaluate_suites", "first_difference", "format_examples",
-           "score_completions", "suite_line"]
+           "score_completions", "suite_line", "worst_cell"]

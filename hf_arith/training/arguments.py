@@ -82,8 +82,10 @@ class RunArguments:
     eval_batch_size: int = field(default=1000, metadata={"help": "batch size of the final generation-based eval"})
     suites: str = field(default="test,uniform,full_width,hard,edge", metadata={
         "help": "suites scored by greedy generation at the end (arithmetic task): test (the test split), uniform, "
-                "full_width, hard, edge, exhaustive, validation"})
+                "full_width, hard, edge, cells, exhaustive, exhaustive_add/_sub/_mul/_div, validation"})
     suite_size: int = field(default=10_000, metadata={"help": "problems per operation in the drawn suites"})
+    cell_size: int = field(default=1_000, metadata={
+        "help": "problems per (operation, operand lengths) cell and per division case in the cells suite"})
     overwrite_output_dir: bool = field(default=False, metadata={
         "help": "replace a finished model in the output folder (otherwise it is refused)"})
 
@@ -96,6 +98,7 @@ class RunArguments:
             raise ValueError(f"--max_train_seconds must be positive, got {self.max_train_seconds}")
         check_int("eval_batch_size", self.eval_batch_size, 1)
         check_int("suite_size", self.suite_size, 1)
+        check_int("cell_size", self.cell_size, 1)
         parse_suite_names(self.suites)
 
 

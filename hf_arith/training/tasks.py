@@ -100,7 +100,7 @@ class ArithmeticTask:
         """The final evaluation: greedy generation on each suite of `--suites` (the test split is `test`)."""
         names = parse_suite_names(self.spec.run.suites)
         results = evaluate_suites(model, tokenizer, self.settings, names, self.data, self.spec.run.suite_size,
-                                  self.spec.run.eval_batch_size)
+                                  self.spec.run.eval_batch_size, cell_size=self.spec.run.cell_size)
         for name, metrics in results.items():
             logger.info("%s\n%s", suite_line(name, metrics), format_examples(metrics))
         return results
@@ -122,6 +122,12 @@ class ArithmeticTask:
                                    metric_name="exact match (greedy generation)",
                                    metric_value=round(metrics["exact_match"], 6))
                         for name, metrics in evaluation.items()]
+        worst = {name: m["worst_cell"] for name, m in evaluation.items() if name == "cells" and m.get("worst_cell")}
+        eval_results += [EvalResult(task_type="text-generation", dataset_type="arithmetic_traces",
+                                    dataset_name=f"hf_arith {name} suite", dataset_config=s.operations,
+                                    dataset_split=name, metric_type="exact_match_worst_cell",
+                                    metric_name=f"worst cell exact match ({w['operation']} {w['cell']})",
+                                    metric_value=round(w["exact_match"], 6)) for name, w in worst.items()]
         operations = sorted({op for m in evaluation.values() for op in m["by_operation"]})
         header = "| suite | problems | exact match | in training | exact match, never trained on |"
         header += "".join(f" `{op}` |" for op in operations) if len(operations) > 1 else ""
@@ -137,8 +143,13 @@ class ArithmeticTask:
         table = ("Greedy generation with the KV cache, whole-trace exact match. Suites: `test` = the test split "
                  "(operand lengths uniform, never trained on), `uniform` = operands uniform over their values (the "
                  "notebooks' distribution), `full_width`, `hard` (long carries and borrows, dense 8s and 9s, "
-                 "adversarial divisions), `edge` (0, 1, the largest operand, equal operands), `exhaustive` (every "
-                 "problem).\n\n" + "\n".join(rows))
+                 "adversarial divisions), `edge` (0, 1, the largest operand, equal operands), `cells` (the same number "
+                 "of problems in every operation and operand-length cell, and in the division cases a = b, b = 1, "
+                 "remainder 0 and b - 1; its worst cell is the figure), `exhaustive` (every problem; "
+                 "`exhaustive_div`: every division).\n\n" + "\n".join(rows)
+                 + "".join(f"\n\nWorst cell of `{name}`: `{w['operation']}` {w['cell']}, "
+                           f"**{100 * w['exact_match']:.2f} %** (every cell: heatmap_{name}_by_operation.png)."
+                           for name, w in worst.items()))
         a, b = (123, 45) if s.max_digits >= 3 else (12, 3)
         prompt, completion = make_trace(a, s.operations[0], b, s.format, s.pad_width)
         usage = (f'batch = tokenizer(["{prompt}"], return_tensors="pt")\n'
