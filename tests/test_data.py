@@ -343,6 +343,9 @@ def test_held_out_capacity_is_checked_before_generating(tmp_path):
     # 1 * 7 ... 9 * 7 first (reversed, 4 digits), then the product layout's steps
     ("cot_div_table", "7000;4100;1200;8200;5300;2400;9400;6500;3600;"
                       "3000=0[0000]300;4300=4[8200]600;5600=9[3600]200=049r002"),
+    # the product layout with r = current - q * 7 written per column: r's digit, then the borrow out of the column
+    # (34 - 28: 4 - 8 = 6 borrow 1, 3 - 2 - 1 = 0; 65 - 63 = 2, 6 - 6 = 0)
+    ("cot_div_borrow", "3000=0[0000]30000000;4300=4[8200]61000000;5600=9[3600]20000000=049r002"),
 ])
 def test_division_layouts(fmt, expected):
     assert make_trace(345, "/", 7, fmt, pad_width=3) == ("345/007=", expected)
@@ -382,3 +385,12 @@ def test_a_trace_valid_in_several_formats_says_so():
     assert verify_trace("11+0=", "11").format == "plain|reversed"  # a palindrome: no way to tell
     assert verify_trace("12+0=", "21").format == "reversed"
     assert verify_trace("11+0=", "11", "reversed").format == "reversed"  # the model's own format decides
+
+
+def test_the_borrow_layout_marks_each_borrow_and_a_too_large_quotient_digit():
+    # 859 / 55, last step: 309 - 275 = 34 with a borrow out of the tens column (0 - 7)
+    prompt, completion = make_trace(859, "/", 55, "cot_div_borrow", 3)
+    assert completion.split(";")[2] == "9030=5[5720]40310000=015r034"
+    # the remainder's tens digit written without its borrow: the step is wrong, the steps before are right
+    wrong = completion.replace("40310000", "40300000")
+    assert verify_trace(prompt, wrong, "cot_div_borrow").first_error_step == 2

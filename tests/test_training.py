@@ -486,3 +486,29 @@ def test_eval_cells_scores_every_cell_and_records_the_worst(trained, tmp_path, c
     card = (copy / "README.md").read_text()
     assert f"worst cell exact match (+ {worst['cell']})" in card and "Worst cell of `cells`" in card
     assert (copy / "heatmap_cells.png").exists()
+
+
+def test_periodic_evaluations_score_a_fixed_sample_and_the_final_one_every_block(tmp_path):
+    from hf_arith.data.corpus import corpus_datasets, periodic_sample
+
+    _, validation = corpus_datasets(list(range(50)) * 100, 16, 10, seed=0)
+    sample = periodic_sample(validation, 20, seed=0)
+    assert len(sample) == 20 and sample == periodic_sample(validation, 20, seed=0)  # the same at every evaluation
+    assert all(any(torch.equal(s["input_ids"], v["input_ids"]) for v in validation) for s in sample)
+    assert periodic_sample(validation, None, 0) is validation and periodic_sample(validation, 10**6, 0) is validation
+
+    corpus = tmp_path / "tiny.txt"
+    corpus.write_text("".join(chr(97 + (i * 7) % 26) for i in range(20_000)))
+    out = tmp_path / "lm"
+    assert main(["train", "--preset", "shakespeare-char", "--corpus_file", str(corpus), "--max_steps", "20",
+                 "--eval_steps", "10", "--save_steps", "20", "--n_layer", "1", "--n_embd", "32", "--block_size", "16",
+                 "--eval_blocks", "8", "--per_device_eval_batch_size", "4", "--disable_tqdm", "true",
+                 "--output_dir", str(out), "--use_cpu", "true"]) == 0
+    history = json.loads((out / "training_history.json").read_text())
+    def blocks(metrics):  # the Trainer reports samples/s and seconds
+        return metrics["eval_samples_per_second"] * metrics["eval_runtime"]
+
+    periodic = [blocks(e) for e in history if "eval_loss" in e and e["step"] in (10, 20)][:2]
+    # the periodic evaluations score the sample of 8 blocks; the final one all 125 (2,000 validation characters / 16)
+    assert periodic == pytest.approx([8, 8], rel=0.1)
+    assert blocks(json.loads((out / "all_results.json").read_text())["validation"]) == pytest.approx(125, rel=0.1)

@@ -42,7 +42,8 @@ class RandomBlocks(torch.utils.data.Dataset):
 
 
 def corpus_datasets(ids: list[int], block_size: int, num_samples: int, seed: int):
-    """90/10 split of the token ids (first 90 % train); validation is every contiguous block of the last 10 %."""
+    """90/10 split of the token ids (first 90 % train); validation is every contiguous block of the last 10 %
+    (`periodic_sample` draws the cheaper estimate evaluated during training)."""
     ids = torch.tensor(ids, dtype=torch.long)
     cut = int(0.9 * len(ids))
     train, val = ids[:cut], ids[cut:]
@@ -50,3 +51,12 @@ def corpus_datasets(ids: list[int], block_size: int, num_samples: int, seed: int
         raise ValueError(f"a corpus of {len(ids)} characters is too short for block_size={block_size}")
     blocks = val[: (len(val) // block_size) * block_size].view(-1, block_size)
     return RandomBlocks(train, block_size, num_samples, seed), [{"input_ids": b, "labels": b} for b in blocks]
+
+
+def periodic_sample(validation: list, size: int | None, seed: int) -> list:
+    """`size` validation blocks drawn once with `seed` (every block when size is None or not smaller): the same
+    sample at every periodic evaluation, so the curve compares like with like."""
+    if size is None or size >= len(validation):
+        return validation
+    chosen = sorted(random.Random(f"{seed}-periodic-eval").sample(range(len(validation)), size))
+    return [validation[i] for i in chosen]

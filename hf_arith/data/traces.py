@@ -23,7 +23,7 @@ import re
 OPERATIONS = ("+", "-", "*", "/")
 # Ways to write each step of a long division: as cot_div_<layout>, a format that is `cot` for + - * and writes division
 # with that layout; `cot` itself writes division with DIVISION_LAYOUT (the one measured best, see the README).
-DIVISION_LAYOUTS = ("unpadded", "fixed", "product", "table")
+DIVISION_LAYOUTS = ("unpadded", "fixed", "product", "table", "borrow")
 DIVISION_LAYOUT = "product"  # measured best of the four (README, "The calculator")
 # The same for subtraction: cot_sub_<layout>.
 SUBTRACTION_LAYOUTS = ("sign", "complement")
@@ -189,6 +189,13 @@ def _long_division_cot(a_text: str, b_text: str, layout: str) -> str:
             steps.append(f"{current}={digit}r{remainder}")
         elif layout == "fixed":
             steps.append(f"{_pad(current, width_current)}={digit}r{_pad(remainder, width_r)}")
+        elif layout == "borrow":
+            top, product, columns, borrow = _pad(current, width_current)[::-1], _pad(digit * b, width_current)[::-1], [], 0
+            for x, y in zip(top, product):
+                difference = int(x) - int(y) - borrow
+                borrow = int(difference < 0)
+                columns.append(f"{difference + 10 * borrow}{borrow}")
+            steps.append(f"{top}={digit}[{product}]{''.join(columns)}")
         else:  # product, table
             steps.append(f"{_pad(current, width_current)[::-1]}={digit}[{_pad(digit * b, width_current)[::-1]}]"
                          f"{_pad(remainder, width_r)[::-1]}")
@@ -273,6 +280,8 @@ def max_completion_length(op: str, fmt: str, max_digits: int) -> int:
         return d * (2 * d + 4) + (d - 1) + 1 + answer
     if layout == "product":  # "current=Q[P]R": d + 1, 1, 1, 1, d + 1, 1, d
         return d * (3 * d + 6) + (d - 1) + 1 + answer
+    if layout == "borrow":  # "current=Q[P]" then a digit and a borrow per column of current: d + 1, 1, 1, 1, d + 1,
+        return d * (4 * d + 8) + (d - 1) + 1 + answer  # 1, 2 (d + 1)
     if layout == "table":  # nine multiples of d + 1 digits and their ";", then the product layout's steps
         return 9 * (d + 2) + d * (3 * d + 6) + (d - 1) + 1 + answer
     # "current=QrR" per digit of a; at step j (0-based) current and R are at most j + 1 digits: sum of 2(j+1) + 3

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 
 PROMPT_PATTERN = re.compile(r"(\d+)([+\-*/])(\d+)=")
-DIVISION_FORMATS = ("cot_div_unpadded", "cot_div_fixed", "cot_div_product", "cot_div_table")
+DIVISION_FORMATS = ("cot_div_unpadded", "cot_div_fixed", "cot_div_product", "cot_div_table", "cot_div_borrow")
 SUBTRACTION_FORMATS = ("cot_sub_sign", "cot_sub_complement")
 # What "cot" means for division and subtraction; kept here (not imported from the writers), compared by a test.
 DIVISION_COT = "cot_div_product"
@@ -133,6 +133,13 @@ def _division_steps(a_text, b_text, fmt):
             steps.append(f"{current}={quotient}r{remainder}")
         elif fmt == "cot_div_fixed":
             steps.append(f"{fixed(current, wide)}={quotient}r{fixed(remainder, narrow)}")
+        elif fmt == "cot_div_borrow":
+            # column i: the remainder's digit i and whether current's low i + 1 digits are below the product's
+            # (that is the borrow out of column i), from the two numbers, not from a column loop
+            product = quotient * b
+            columns = "".join(f"{remainder // 10**i % 10}{int(current % 10**(i + 1) < product % 10**(i + 1))}"
+                              for i in range(wide))
+            steps.append(f"{fixed(current, wide, True)}={quotient}[{fixed(product, wide, True)}]{columns}")
         else:
             steps.append(f"{fixed(current, wide, True)}={quotient}[{fixed(quotient * b, wide, True)}]"
                          f"{fixed(remainder, narrow, True)}")

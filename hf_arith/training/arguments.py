@@ -58,12 +58,18 @@ class DataArguments(ArithmeticDataSettings):
     corpus_file: str | None = field(default=None, metadata={
         "help": "text corpus (corpus task); default: the shipped Tiny Shakespeare"})
     block_size: int = field(default=64, metadata={"help": "context length (corpus task)"})
+    eval_blocks: int | None = field(default=None, metadata={
+        "help": "corpus task: the periodic evaluations during training score this many validation blocks (a fixed "
+                "seeded sample, as nanoGPT's eval_iters x batch_size estimate); the final evaluation scores every "
+                "block. Default: every block each time"})
 
     def __post_init__(self):
         if self.task == "arithmetic":
             self.validate()
         else:
             check_int("block_size", self.block_size, 2)
+        if self.eval_blocks is not None:
+            check_int("eval_blocks", self.eval_blocks, 1)
 
 
 @dataclass

@@ -221,7 +221,7 @@ def _train(spec: TrainSpec, task, resume: str | None, callbacks: list | None) ->
         trainer.state, timing.train_seconds = finished, timing.earlier_seconds
     else:
         trainer.train(resume_from_checkpoint=resume)
-    validation = trainer.evaluate()
+    validation = trainer.evaluate(eval_dataset=task.final_eval_dataset())
 
     results = TrainResults(
         preset=spec.run.preset, command=spec.command, parameters=parameters, world_size=spec.training.world_size,

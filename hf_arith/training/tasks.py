@@ -13,7 +13,7 @@ from huggingface_hub import EvalResult
 
 from ..batching import encode
 from ..data.builder import load_traces
-from ..data.corpus import corpus_datasets, read_corpus
+from ..data.corpus import corpus_datasets, periodic_sample, read_corpus
 from ..data.settings import ArithmeticDataSettings
 from ..data.suites import length_of, parse_suite_names
 from ..data.traces import make_prompt, make_trace, max_completion_length
@@ -86,6 +86,9 @@ class ArithmeticTask:
         with training.main_process_first(desc="generating the arithmetic traces"):
             self.data = load_traces(self.settings, self.spec.run.data_cache_dir)
         return self.data["train"], self.data["validation"]
+
+    def final_eval_dataset(self):
+        return None  # the validation split the Trainer evaluated during training
 
     def trainer_pieces(self, tokenizer) -> dict:
         return {"data_collator": AnswerOnlyCollator(tokenizer),
@@ -200,7 +203,13 @@ class CorpusTask:
     def datasets(self, tokenizer):
         training = self.spec.training
         total = training.max_steps * training.per_device_train_batch_size * training.world_size
-        return corpus_datasets(encode(tokenizer, self.corpus), self.spec.data.block_size, total, training.seed)
+        train, self.validation = corpus_datasets(encode(tokenizer, self.corpus), self.spec.data.block_size, total,
+                                                 training.seed)
+        return train, periodic_sample(self.validation, self.spec.data.eval_blocks, training.seed)
+
+    def final_eval_dataset(self):
+        """Every validation block: the figure the README and the card report."""
+        return self.validation
 
     def trainer_pieces(self, tokenizer) -> dict:
         return {}
