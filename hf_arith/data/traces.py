@@ -190,7 +190,8 @@ def _long_division_cot(a_text: str, b_text: str, layout: str) -> str:
         elif layout == "fixed":
             steps.append(f"{_pad(current, width_current)}={digit}r{_pad(remainder, width_r)}")
         elif layout == "borrow":
-            top, product, columns, borrow = _pad(current, width_current)[::-1], _pad(digit * b, width_current)[::-1], [], 0
+            top, product = _pad(current, width_current)[::-1], _pad(digit * b, width_current)[::-1]
+            columns, borrow = [], 0
             for x, y in zip(top, product):
                 difference = int(x) - int(y) - borrow
                 borrow = int(difference < 0)
