@@ -113,13 +113,22 @@ def test_cells_has_cell_size_problems_in_every_cell_and_a_small_cell_whole():
         # 1x1 is every pair of 0-9 (100), 1x2 and 2x1 have more than 300 problems: 300 each
         assert cells[(op, 1, 1)] == 100 and all(cells[(op, i, j)] == 300 for i in (1, 2, 3) for j in (1, 2, 3)
                                                 if (i, j) != (1, 1))
-    # division: a 1-digit divisor is 1..9, so 1/1 is all 90 problems; its cells also hold the case draws
+    # division: a 1-digit divisor is 1..9, so 1/1 is all 90 problems, 1/2 all 10 x 90; the others 300 each
+    assert cells[("/", 1, 1)] == 90 and cells[("/", 1, 2)] == 300 and all(b >= 1 for op, _, b in problems if op == "/")
     assert {(a, b) for op, a, b in problems if op == "/" and digits(a) == digits(b) == 1} == {
         (a, b) for a in range(10) for b in range(1, 10)}
-    assert all(b >= 1 for op, _, b in problems if op == "/")
-    divisions = [(a, b) for op, a, b in problems if op == "/"]
-    assert sum(a == b for a, b in divisions) >= 300 and sum(b == 1 for a, b in divisions) >= 300
-    assert sum(a % b == 0 for a, b in divisions) >= 300 and sum(a % b == b - 1 for a, b in divisions) >= 300
+    # uniform within a cell: about 1 % of 3/3 has a = b's neighbour a < b ... a = b itself is rare (1 in 900)
+    assert sum(a == b for op, a, b in problems if op == "/" and digits(a) == digits(b) == 3) <= 3
+
+
+def test_division_cases_holds_each_case():
+    problems = suite_problems("division_cases", "+-*/", 3, cell_size=200)
+    assert {op for op, _, _ in problems} == {"/"} and len(problems) == len(set(problems))
+    assert sum(a == b for _, a, b in problems) >= 200 and sum(b == 1 for _, a, b in problems) >= 200
+    assert sum(a % b == 0 for _, a, b in problems) >= 200 and sum(a % b == b - 1 for _, a, b in problems) >= 200
+    assert max(max(a, b) for _, a, b in problems) <= 999 and min(b for _, _, b in problems) >= 1
+    with pytest.raises(ValueError, match="scores '/', which this model was not trained on"):
+        suite_problems("division_cases", "+", 3)
 
 
 def test_cells_of_a_model_without_division_has_no_division_cases():
@@ -143,6 +152,6 @@ def test_division_cases_and_the_worst_cell():
     assert division_case(13, 7) == ["r=b-1"] and division_case(3, 7) == ["a<b"] and division_case(345, 7) == []
     metrics = {"by_operation_digits": {"+": {"1x1": 1.0, "3x3": 0.999}, "/": {"2x1": 0.97, "3x3": 1.0}},
                "by_division_case": {"a=b": 0.5, "r=0": 0.9}}
-    assert worst_cell(metrics) == {"operation": "/", "cell": "a=b", "exact_match": 0.5}
-    metrics["by_division_case"] = {"a=b": 0.99}
     assert worst_cell(metrics) == {"operation": "/", "cell": "2x1", "exact_match": 0.97}
+    metrics["by_operation_digits"]["+"]["1x1"] = 0.5
+    assert worst_cell(metrics) == {"operation": "+", "cell": "1x1", "exact_match": 0.5}

@@ -7,9 +7,10 @@
     edge        0, 1, the largest operand, every combination of those, and equal operands
     exhaustive  every problem of the space, when it has at most 2,000,000
     exhaustive_add / _sub / _mul / _div   every problem of one operation (the 999,000 three-digit divisions)
-    cells       `cell_size` problems in every (operation, digits of a, digits of b) cell, a small cell whole; for
-                division also the cases a = b, b = 1, remainder 0 and remainder b - 1 (`DIVISION_CASES`), so the
-                worst cell is a figure of its own
+    cells       `cell_size` problems in every (operation, digits of a, digits of b) cell, a small cell whole, each
+                cell uniform over its problems: the worst cell is the figure
+    division_cases   `cell_size` divisions of each case a = b, b = 1, remainder 0, remainder b - 1
+                (`DIVISION_CASES`; operand lengths uniform), scored per case
     length_N    both operands exactly N digits (`length_problems`), for length generalization
 
 The test split of ArithmeticTraces (operand LENGTHS uniform) is the suite `test`; it is read from the dataset.
@@ -24,7 +25,7 @@ from .distributions import Problem, values_problem
 from .problems import all_problems, problem_space_size
 
 OPERATION_NAMES = {"+": "add", "-": "sub", "*": "mul", "/": "div"}
-SUITES = ("test", "uniform", "full_width", "hard", "edge", "cells", "exhaustive",
+SUITES = ("test", "uniform", "full_width", "hard", "edge", "cells", "division_cases", "exhaustive",
           *(f"exhaustive_{name}" for name in OPERATION_NAMES.values()))
 CELL_SIZE = 1_000
 DEFAULT_SUITES = ("test", "uniform", "full_width", "hard", "edge")
@@ -99,9 +100,8 @@ DIVISION_CASES = ("a=b", "b=1", "r=0", "r=b-1")
 
 
 def cells_problems(operations: str, max_digits: int, cell_size: int = CELL_SIZE, seed: int = 0) -> list[Problem]:
-    """`cell_size` distinct problems in every (operation, digits of a, digits of b) cell (every problem of a cell
-    that has fewer), then, for division, `cell_size` of each case in DIVISION_CASES (every one when fewer exist).
-    0 is a 1-digit number; a divisor is never 0."""
+    """`cell_size` distinct problems in every (operation, digits of a, digits of b) cell, uniform over the cell
+    (every problem of a cell that has fewer). 0 is a 1-digit number; a divisor is never 0."""
     problems: dict[Problem, None] = {}
     for op in operations:
         for da in range(1, max_digits + 1):
@@ -117,12 +117,17 @@ def cells_problems(operations: str, max_digits: int, cell_size: int = CELL_SIZE,
                     return op, r.choice(a_range), r.choice(b_range)
 
                 problems.update((p, None) for p in _distinct(draw, cell_size, rng, len(a_range) * len(b_range)))
-        if op == "/":
-            for case in DIVISION_CASES:
-                rng = random.Random(f"{seed}-cells-/-{case}-{max_digits}")
-                space = {"a=b": 10**max_digits - 1, "b=1": 10**max_digits}.get(case, 10**(2 * max_digits))
-                problems.update((p, None) for p in _distinct(
-                    lambda r, case=case: _division_case_draws(r, case, max_digits), cell_size, rng, space))
+    return list(problems)
+
+
+def division_case_problems(max_digits: int, cell_size: int = CELL_SIZE, seed: int = 0) -> list[Problem]:
+    """`cell_size` distinct divisions of each case in DIVISION_CASES (every one when fewer exist)."""
+    problems: dict[Problem, None] = {}
+    for case in DIVISION_CASES:
+        rng = random.Random(f"{seed}-division-{case}-{max_digits}")
+        space = {"a=b": 10**max_digits - 1, "b=1": 10**max_digits}.get(case, 10 ** (2 * max_digits))
+        problems.update((p, None) for p in _distinct(
+            lambda r, case=case: _division_case_draws(r, case, max_digits), cell_size, rng, space))
     return list(problems)
 
 
@@ -141,6 +146,10 @@ def suite_problems(name: str, operations: str, max_digits: int, size: int = 10_0
         return edge_problems(operations, max_digits)
     if name == "cells":
         return cells_problems(operations, max_digits, cell_size, seed)
+    if name == "division_cases":
+        if "/" not in operations:
+            raise ValueError(f"suite 'division_cases' scores '/', which this model was not trained on ({operations!r})")
+        return division_case_problems(max_digits, cell_size, seed)
     if name.startswith("exhaustive_") and name in SUITES:
         op = next(op for op, word in OPERATION_NAMES.items() if name == f"exhaustive_{word}")
         if op not in operations:
@@ -206,5 +215,6 @@ def parse_suite_names(text: str) -> list[str]:
 
 
 __all__ = ["CELL_SIZE", "DEFAULT_SUITES", "DIVISION_CASES", "SUITES", "cells_problems", "division_case",
+           "division_case_problems",
            "edge_problems", "full_width_problem", "hard_problem", "length_of", "length_problems", "parse_suite_names",
            "suite_problems", "uniform_problem"]

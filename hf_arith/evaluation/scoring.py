@@ -53,6 +53,9 @@ def score_completions(prompts: list[str], completions: list, references: list[st
         metrics["by_division_case"] = {case: sum(v) / len(v) for case, v in sorted(cases.items())}
         metrics["division_case_counts"] = {case: len(v) for case, v in sorted(cases.items())}
     metrics["worst_cell"] = worst_cell(metrics)
+    if metrics.get("by_division_case"):
+        case, value = min(metrics["by_division_case"].items(), key=lambda item: item[1])
+        metrics["worst_division_case"] = {"case": case, "exact_match": value}
     if train_keys is not None and problems is not None:
         seen = [p in train_keys for p in problems]
         metrics["num_in_train"] = sum(seen)
@@ -68,10 +71,9 @@ def score_completions(prompts: list[str], completions: list, references: list[st
 
 
 def worst_cell(metrics: dict) -> dict:
-    """The lowest exact match over every (operation, operand-length cell) and, for division, every case of
-    `division_case` (a = b, b = 1, remainder 0, remainder b - 1, a < b): the figure a calculator is judged by."""
+    """The lowest exact match over every (operation, operand-length cell): the figure a calculator is judged by (the
+    division cases have their own, `worst_division_case`)."""
     cells = [(v, op, cell) for op, by_cell in metrics["by_operation_digits"].items() for cell, v in by_cell.items()]
-    cells += [(v, "/", case) for case, v in metrics.get("by_division_case", {}).items()]
     value, op, cell = min(cells, key=lambda c: c[0])
     return {"operation": op, "cell": cell, "exact_match": value}
 
@@ -130,6 +132,8 @@ def suite_line(name: str, m: dict) -> str:
     if name == "cells" and m.get("worst_cell"):
         worst = m["worst_cell"]
         line += f"  worst cell {worst['operation']} {worst['cell']} {100 * worst['exact_match']:.2f} %"
+    if name == "division_cases" and m.get("by_division_case"):
+        line += "  " + ", ".join(f"{case} {100 * v:.2f} %" for case, v in m["by_division_case"].items())
     return line
 
 

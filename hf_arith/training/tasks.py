@@ -147,8 +147,8 @@ class ArithmeticTask:
                  "(operand lengths uniform, never trained on), `uniform` = operands uniform over their values (the "
                  "notebooks' distribution), `full_width`, `hard` (long carries and borrows, dense 8s and 9s, "
                  "adversarial divisions), `edge` (0, 1, the largest operand, equal operands), `cells` (the same number "
-                 "of problems in every operation and operand-length cell, and in the division cases a = b, b = 1, "
-                 "remainder 0 and b - 1; its worst cell is the figure), `exhaustive` (every problem; "
+                 "of problems in every operation and operand-length cell; its worst cell is the figure), "
+                 "`division_cases` (a = b, b = 1, remainder 0, remainder b - 1), `exhaustive` (every problem; "
                  "`exhaustive_div`: every division).\n\n" + "\n".join(rows)
                  + "".join(f"\n\nWorst cell of `{name}`: `{w['operation']}` {w['cell']}, "
                            f"**{100 * w['exact_match']:.2f} %** (every cell: heatmap_{name}_by_operation.png)."
