@@ -102,3 +102,18 @@ def test_a_budget_needs_a_schedule_that_decays():
     timing = TargetAndTiming(target=None, max_seconds=5.0)
     with pytest.raises(ValueError, match="--max_train_seconds needs --lr_scheduler_type cosine or linear"):
         _lrs(timing, 1, lambda step: 0.0, kind="constant")
+
+
+def test_the_clock_schedules_state_is_plain_so_resuming_reads_it_safely(tmp_path):
+    import torch
+
+    from hf_arith.training.callbacks import clock_schedule
+
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    scheduler = clock_schedule(optimizer, "cosine", 5, 50, TargetAndTiming(target=None, max_seconds=10.0))
+    for _ in range(7):
+        optimizer.step()
+        scheduler.step()
+    torch.save(scheduler.state_dict(), tmp_path / "scheduler.pt")  # as the Trainer writes it
+    state = torch.load(tmp_path / "scheduler.pt", weights_only=True)  # as the Trainer and check_resumable read it
+    assert state["last_epoch"] == 7 and state["lr_lambdas"] == [None]  # a closure: nothing of it is pickled
