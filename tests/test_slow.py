@@ -77,6 +77,14 @@ def test_sigkill_then_resume_matches_an_uninterrupted_run(tmp_path):
     assert second["validation"]["eval_loss"] == first["validation"]["eval_loss"]
 
 
+def _sigint_as_a_terminal_delivers_it():
+    """Run in the child before exec: SIGINT at its default and unblocked, as a shell starts a command. A test process
+    may hold it blocked or ignored (multiprocess's resource tracker blocks it around a spawn), and a child inherits
+    both, so without this the signal below can stay pending and the run finishes (seen in CI, exit 0)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 def test_sigint_prints_one_line_and_the_checkpoint_resumes_with_the_whole_history(tmp_path):
     cache = str(tmp_path / "cache")
     out = tmp_path / "run"
@@ -86,7 +94,9 @@ def test_sigint_prints_one_line_and_the_checkpoint_resumes_with_the_whole_histor
              "--save_total_limit", "30", "--output_dir", str(out), "--data_cache_dir", cache]
     log = tmp_path / "stderr.txt"
     with open(log, "w") as stderr:
-        process = subprocess.Popen(_train_cmd(*steps), stdout=subprocess.DEVNULL, stderr=stderr, env=ENV, text=True)
+        process = subprocess.Popen(_train_cmd(*steps), stdout=subprocess.DEVNULL, stderr=stderr, env=ENV, text=True,
+                                   preexec_fn=_sigint_as_a_terminal_delivers_it)
+        inherited = (signal.getsignal(signal.SIGINT), signal.pthread_sigmask(signal.SIG_BLOCK, []))
         deadline = time.time() + 300
         while not (out / "checkpoint-40" / "trainer_state.json").exists() and process.poll() is None \
                 and time.time() < deadline:
@@ -94,7 +104,7 @@ def test_sigint_prints_one_line_and_the_checkpoint_resumes_with_the_whole_histor
         process.send_signal(signal.SIGINT)
         process.wait(timeout=120)
     err = log.read_text()
-    assert process.returncode == 130, err[-2000:]
+    assert process.returncode == 130, f"parent's SIGINT handler and blocked signals: {inherited}\n{err[-2000:]}"
     assert err.strip().splitlines()[-1] == "hf-arith train: interrupted" and "Traceback" not in err
     assert not (out / "README.md").exists() and not (out / "all_results.json").exists()  # nothing looks finished
 
