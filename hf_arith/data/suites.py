@@ -25,8 +25,8 @@ from .distributions import Problem, values_problem
 from .problems import all_problems, problem_space_size
 
 OPERATION_NAMES = {"+": "add", "-": "sub", "*": "mul", "/": "div"}
-SUITES = ("test", "uniform", "full_width", "hard", "edge", "cells", "division_cases", "exhaustive",
-          *(f"exhaustive_{name}" for name in OPERATION_NAMES.values()))
+EXHAUSTIVE_OF = {f"exhaustive_{name}": op for op, name in OPERATION_NAMES.items()}  # one operation's whole space
+SUITES = ("test", "uniform", "full_width", "hard", "edge", "cells", "division_cases", "exhaustive", *EXHAUSTIVE_OF)
 CELL_SIZE = 1_000
 DEFAULT_SUITES = ("test", "uniform", "full_width", "hard", "edge")
 EXHAUSTIVE_LIMIT = 2_000_000
@@ -74,7 +74,7 @@ def _distinct(draw: Callable[[random.Random], Problem], n: int, rng: random.Rand
 
 def division_case(a: int, b: int) -> list[str]:
     """The division cases a problem a / b belongs to (several, or none): the ones a calculator gets wrong first."""
-    q, r = divmod(a, b)
+    r = a % b
     return [case for case, holds in (("a=b", a == b), ("b=1", b == 1), ("r=0", r == 0), ("r=b-1", r == b - 1),
                                      ("a<b", a < b)) if holds]
 
@@ -106,8 +106,9 @@ def cells_problems(operations: str, max_digits: int, cell_size: int = CELL_SIZE,
     for op in operations:
         for da in range(1, max_digits + 1):
             for db in range(1, max_digits + 1):
-                a_range = range(*_bounds(distributions.operand_range(da, op)))
-                b_range = range(*_bounds(distributions.operand_range(db, op, is_divisor=True)))
+                (a_low, a_high), (b_low, b_high) = (distributions.operand_range(da, op),
+                                                    distributions.operand_range(db, op, is_divisor=True))
+                a_range, b_range = range(a_low, a_high + 1), range(b_low, b_high + 1)
                 if len(a_range) * len(b_range) <= cell_size:
                     problems.update(((op, a, b), None) for a in a_range for b in b_range)
                     continue
@@ -131,10 +132,6 @@ def division_case_problems(max_digits: int, cell_size: int = CELL_SIZE, seed: in
     return list(problems)
 
 
-def _bounds(inclusive: tuple[int, int]) -> tuple[int, int]:
-    return inclusive[0], inclusive[1] + 1
-
-
 def suite_problems(name: str, operations: str, max_digits: int, size: int = 10_000, seed: int = 0,
                    cell_size: int = CELL_SIZE) -> list[Problem]:
     """The problems of suite `name` for a model of these operations and operand digits; `size` problems per
@@ -150,8 +147,8 @@ def suite_problems(name: str, operations: str, max_digits: int, size: int = 10_0
         if "/" not in operations:
             raise ValueError(f"suite 'division_cases' scores '/', which this model was not trained on ({operations!r})")
         return division_case_problems(max_digits, cell_size, seed)
-    if name.startswith("exhaustive_") and name in SUITES:
-        op = next(op for op, word in OPERATION_NAMES.items() if name == f"exhaustive_{word}")
+    if name in EXHAUSTIVE_OF:
+        op = EXHAUSTIVE_OF[name]
         if op not in operations:
             raise ValueError(f"suite {name!r} scores {op!r}, which this model was not trained on ({operations!r})")
         return list(all_problems(op, 1, max_digits))
@@ -215,6 +212,5 @@ def parse_suite_names(text: str) -> list[str]:
 
 
 __all__ = ["CELL_SIZE", "DEFAULT_SUITES", "DIVISION_CASES", "SUITES", "cells_problems", "division_case",
-           "division_case_problems",
-           "edge_problems", "full_width_problem", "hard_problem", "length_of", "length_problems", "parse_suite_names",
-           "suite_problems", "uniform_problem"]
+           "division_case_problems", "edge_problems", "full_width_problem", "hard_problem", "length_of",
+           "length_problems", "parse_suite_names", "suite_problems", "uniform_problem"]
