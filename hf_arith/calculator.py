@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass, field
 
 from .batching import encode
+from .data.settings import ArithmeticDataSettings
 from .data.traces import make_trace, read_answer
 from .data.verify import verify_trace
 from .evaluation.generation import generate_completions
@@ -163,9 +164,11 @@ class Calculator:
     def __init__(self, model, tokenizer, settings: dict, batch_size: int = 1000):
         self.model, self.tokenizer, self.batch_size = model, tokenizer, batch_size
         self.operations, self.format = settings["operations"], settings["format"]
-        self.pad_width = settings["max_digits"] if settings.get("zero_pad") else None
-        self.max_digits = min(getattr(tokenizer, "max_digits", None) or settings["max_digits"],
-                              self.pad_width or settings["max_digits"])
+        # The data's own padding rule (a fixed width, each problem's longer operand, or none); the longest operand is
+        # the fixed width, else what the tokenizer takes (an aligned tokenizer names it), else the training range.
+        self.pad_width = ArithmeticDataSettings.from_saved(settings).pad_width
+        tokenizer_limit = getattr(tokenizer, "max_digits", None) or settings["max_digits"]
+        self.max_digits = settings["max_digits"] if settings.get("zero_pad") else tokenizer_limit
 
     def check_step(self, a: int, op: str, b: int, number: int) -> None:
         if op not in self.operations:

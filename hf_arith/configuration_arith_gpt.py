@@ -6,6 +6,8 @@ from transformers import PretrainedConfig
 POSITION_EMBEDDINGS = ("learned", "rope", "none", "coupled")
 # What carries the coupled position ids into the network: a learned table or rotary attention.
 COUPLED_EMBEDDINGS = ("learned", "rope")
+# Which ids the tokens that are not digits get under position coupling (see `ArithGPTModel.coupled_position_ids`).
+COUPLED_MARKERS = ("none", "start", "sentinel")
 
 
 def _is_int(value) -> bool:
@@ -36,6 +38,17 @@ class ArithGPTConfig(PretrainedConfig):
         coupled_max_offset: for "coupled": during training every example's digit ids are shifted by one random
             offset in [0, coupled_max_offset], so that position ids beyond the training lengths are trained too;
             evaluation (model.eval()) uses offset 0.
+        coupled_markers: for "coupled": the ids of the tokens that are not digits. "none": all 0. "start": the first
+            "=" gets `offset`, one below the units column (Cho et al. 2024), so the token that writes the answer's
+            units digit looks one column up like every other answer digit. "sentinel": as "start", and the operator
+            token gets `2 + offset + n_columns` (n_columns: the longer operand's digits), one past the last digit of
+            an n_columns + 1 digit answer (`pad_to_longer` data): the last digit then finds the end of the answer by
+            the same one-column-up lookup that finds every digit, a token that is there instead of one that is not.
+        coupled_attention_window: for "coupled": None (attention sees every earlier token), or w >= 0: a token
+            attends only to earlier tokens whose coupled id is within w of its own (and to itself), so an answer
+            digit sees the same columns at every operand length (a hard, id-local attention mask, in the spirit of
+            Attention Bias Calibration, Duan & Shi 2023).
+        operator_token_ids: for "coupled" with `coupled_markers="sentinel"`: ids of the operator tokens "+-*/".
         digit_token_ids: for "coupled": ids of the single-digit tokens "0".."9".
         pair_token_ids: for "coupled": ids of AlignedPairTokenizer's digit-pair tokens (columns, least significant
             first), or None for a character tokenizer.
@@ -66,6 +79,9 @@ class ArithGPTConfig(PretrainedConfig):
     rope_parameters: dict | None = None
     coupled_embedding: str = "learned"
     coupled_max_offset: int = 0
+    coupled_markers: str = "none"
+    coupled_attention_window: int | None = None
+    operator_token_ids: list[int] | None = None
     digit_token_ids: list[int] | None = None
     pair_token_ids: list[int] | None = None
     equals_token_id: int | None = None
@@ -156,7 +172,16 @@ class ArithGPTConfig(PretrainedConfig):
         if self.uses_position_table and self.coupled_max_offset + 2 > self.n_positions:
             raise ValueError(f"coupled_max_offset={self.coupled_max_offset} leaves no room in the position table "
                              f"(n_positions={self.n_positions})")
+        if self.coupled_markers not in COUPLED_MARKERS:
+            raise ValueError(f"coupled_markers must be one of {COUPLED_MARKERS}, got {self.coupled_markers!r}")
+        if self.coupled_markers == "sentinel" and not self.operator_token_ids:
+            raise ValueError("coupled_markers='sentinel' needs operator_token_ids (the ids of '+-*/'), got "
+                             f"{self.operator_token_ids!r}")
+        window = self.coupled_attention_window
+        if window is not None and (not _is_int(window) or window < 0):
+            raise ValueError(f"coupled_attention_window must be None or an int >= 0, got {window!r}")
         ids = list(self.digit_token_ids or []) + list(self.pair_token_ids or []) + [self.equals_token_id]
+        ids += list(self.operator_token_ids or [])
         if len(self.digit_token_ids or []) != 10 or self.equals_token_id is None:
             raise ValueError("position_embedding='coupled' needs digit_token_ids (the 10 digit tokens) and "
                              f"equals_token_id; got {self.digit_token_ids!r} and {self.equals_token_id!r}")
@@ -165,4 +190,4 @@ class ArithGPTConfig(PretrainedConfig):
             raise ValueError(f"coupled token ids must be distinct ids in [0, {self.vocab_size}), got {ids}")
 
 
-__all__ = ["ArithGPTConfig", "COUPLED_EMBEDDINGS", "POSITION_EMBEDDINGS"]
+__all__ = ["ArithGPTConfig", "COUPLED_EMBEDDINGS", "COUPLED_MARKERS", "POSITION_EMBEDDINGS"]

@@ -182,6 +182,19 @@ def run_index(mask: torch.Tensor) -> torch.Tensor:
     return index - last_break - 1
 
 
+def coupled_window_function(coupled_ids: torch.Tensor, window: int):
+    """A mask function for `create_causal_mask`'s `and_mask_function`: a query attends to the keys whose coupled id
+    is within `window` of its own (and to itself), so an answer digit sees the same few columns at every length
+    (an attention restricted by coupled id, cf. Attention Bias Calibration, Duan & Shi 2023). `coupled_ids` (B, K)
+    covers every key, cached ones included."""
+
+    def inner(batch_idx, head_idx, q_idx, kv_idx):
+        distance = coupled_ids[batch_idx, kv_idx] - coupled_ids[batch_idx, q_idx]
+        return (distance.abs() <= window) | (kv_idx == q_idx)
+
+    return inner
+
+
 class ArithGPTModel(ArithGPTPreTrainedModel):
     def __init__(self, config: ArithGPTConfig):
         super().__init__(config)
@@ -208,6 +221,9 @@ class ArithGPTModel(ArithGPTPreTrainedModel):
         - digits before the first "=" are operands written most significant first: digits after them in the run;
         - digits after "=" are the reversed answer, least significant first: their index in their run.
         So column i of a and b and digit i of the answer share one id, whatever the operand lengths.
+        Every other token gets 0, except with `config.coupled_markers`: "start" gives the first "=" the id `offset`
+        (the column below the units), "sentinel" also gives the operator `2 + offset + n_columns` (one past the last
+        digit of an n_columns + 1 digit answer).
         """
         # Token ids are config constants, not buffers: nothing to restore after from_pretrained's meta-device build.
         digit_ids = torch.tensor(self.config.digit_token_ids, device=input_ids.device)
@@ -217,7 +233,19 @@ class ArithGPTModel(ArithGPTPreTrainedModel):
         forward = torch.isin(input_ids, pair_ids) | (is_digit & in_answer)
         backward = is_digit & ~in_answer
         significance = torch.where(forward, run_index(forward), run_index(backward.flip(-1)).flip(-1))
-        return torch.where(forward | backward, 1 + offset + significance, torch.zeros_like(significance))
+        zeros = torch.zeros_like(significance)
+        ids = torch.where(forward | backward, 1 + offset + significance, zeros)
+        markers = self.config.coupled_markers
+        if markers in ("start", "sentinel"):
+            first_equals = (input_ids == self.config.equals_token_id) & ~(in_answer.cumsum(dim=-1) > 1)
+            ids = torch.where(first_equals, zeros + offset, ids)
+        if markers == "sentinel":
+            operator_ids = torch.tensor(self.config.operator_token_ids, device=input_ids.device)
+            is_operand = (forward | backward) & ~in_answer
+            n_columns = torch.where(is_operand, significance + 1, zeros).amax(dim=-1, keepdim=True)
+            is_operator = torch.isin(input_ids, operator_ids) & ~in_answer
+            ids = torch.where(is_operator, 2 + offset + n_columns, ids)
+        return ids
 
     def default_position_ids(self, input_ids, attention_mask, past_length: int, query_length: int, device):
         if self.config.position_embedding == "coupled":
@@ -248,6 +276,8 @@ class ArithGPTModel(ArithGPTPreTrainedModel):
         **kwargs,
     ) -> BaseModelOutputWithPast:
         cache = _pop_cache(cache, kwargs)
+        # generate() passes the coupled ids of the whole sequence (cached tokens too) for the windowed mask
+        coupled_key_ids = kwargs.pop("coupled_key_ids", None)
         if (input_ids is None) == (inputs_embeds is None):
             raise ValueError("pass exactly one of input_ids and inputs_embeds")
         if inputs_embeds is None:
@@ -276,10 +306,19 @@ class ArithGPTModel(ArithGPTPreTrainedModel):
         fresh_cache = not getattr(cache, "is_compileable", False) and past_length == 0
         # The cache goes in as the fourth positional argument: its keyword is `past_key_values` up to 5.23 and
         # `cache` from 5.24 on (the old one warns there).
+        window_function = None
+        if self.config.position_embedding == "coupled" and self.config.coupled_attention_window is not None:
+            if coupled_key_ids is None:
+                if past_length > 0:
+                    raise ValueError("coupled_attention_window needs the coupled ids of every cached token: pass "
+                                     "coupled_key_ids (generate() computes them)")
+                coupled_key_ids = position_ids.expand(x.shape[0], -1)
+            window_function = coupled_window_function(coupled_key_ids, self.config.coupled_attention_window)
         mask = create_causal_mask(
             self.config, x, attention_mask, None if fresh_cache else cache,
             # coupled ids repeat and jump by design: they must not be read as packed sequences
             position_ids=None if self.config.position_embedding == "coupled" else position_ids,
+            and_mask_function=window_function,
         )
         for block in self.h:
             x = block(x, mask, rotary, layer_past=cache, **kwargs)
@@ -307,6 +346,8 @@ class ArithGPTForCausalLM(ArithGPTPreTrainedModel, GenerationMixin):
             # generate() extends position ids by +1 per token; coupled ids follow the digits, so they are recomputed
             # from the whole sequence at every step (then sliced to the new tokens by the parent).
             kwargs["position_ids"] = self.transformer.coupled_position_ids(input_ids)
+            if self.config.coupled_attention_window is not None:
+                kwargs["coupled_key_ids"] = kwargs["position_ids"]  # not sliced: the mask needs every key's id
         return super().prepare_inputs_for_generation(input_ids, *args, **kwargs)
 
     @can_return_tuple

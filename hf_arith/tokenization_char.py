@@ -61,12 +61,14 @@ class CharTokenizer(PreTrainedTokenizer):
         return {**self.encoder, **self.added_tokens_encoder}
 
     def digit_layout(self) -> dict:
-        """The token ids position coupling needs (ArithGPTConfig's digit_token_ids, pair_token_ids, equals_token_id)."""
+        """The token ids position coupling needs (ArithGPTConfig's digit_token_ids, pair_token_ids, equals_token_id,
+        operator_token_ids)."""
         missing = [ch for ch in DIGITS + "=" if ch not in self.encoder]
         if missing:
             raise ValueError(f"this {type(self).__name__} has no token for {missing}: it cannot write arithmetic")
         return {"digit_token_ids": [self.encoder[d] for d in DIGITS], "pair_token_ids": None,
-                "equals_token_id": self.encoder["="]}
+                "equals_token_id": self.encoder["="],
+                "operator_token_ids": [self.encoder[op] for op in "+-*/" if op in self.encoder]}
 
     def _check_characters(self, text: str, start: int = 0) -> None:
         for position in range(start, len(text)):

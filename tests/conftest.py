@@ -11,8 +11,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 # Two cores: keep torch from oversubscribing when tests run in parallel workers.
 torch.set_num_threads(max(1, (os.cpu_count() or 2) // int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))))
 
-# Tiny vocabulary of the model tests: 0 pad, 1 bos, 2 eos, 3 unk, 4-13 the digits "0".."9", 14 "=", 15-23 others.
-DIGIT_IDS, EQUALS_ID = list(range(4, 14)), 14
+# Tiny vocabulary of the model tests: 0 pad, 1 bos, 2 eos, 3 unk, 4-13 the digits "0".."9", 14 "=", 15-18 the
+# operators, 19-23 others.
+DIGIT_IDS, EQUALS_ID, OPERATOR_IDS = list(range(4, 14)), 14, [15, 16, 17, 18]
 
 
 @pytest.fixture
@@ -21,6 +22,11 @@ def tiny_config():
 
     def make(**overrides):
         settings = dict(vocab_size=24, n_positions=32, n_embd=32, n_head=4, n_layer=2, pad_token_id=0, eos_token_id=2)
+        if overrides.get("position_embedding") == "coupled-window":
+            # coupled ids over RoPE, the operator as the sentinel, attention within one id (the length recipe)
+            overrides = {**overrides, "position_embedding": "coupled", "coupled_embedding": "rope",
+                         "coupled_markers": "sentinel", "operator_token_ids": OPERATOR_IDS,
+                         "coupled_attention_window": 1}
         if overrides.get("position_embedding") == "coupled":
             settings.update(digit_token_ids=DIGIT_IDS, equals_token_id=EQUALS_ID)
         settings.update(overrides)

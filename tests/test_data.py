@@ -10,6 +10,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from hf_arith.data import (
+    ArithmeticDataSettings,
     ArithmeticTraces,
     answer_string,
     data_preset,
@@ -77,6 +78,34 @@ def test_zero_padding_pads_operands_and_answer():
         "807*214=", "894100[894100]+000000[894100]+002171[896271]=172698")
     with pytest.raises(ValueError, match="operand 1234 has more than pad_width=3"):
         make_trace(1234, "+", 1, pad_width=3)
+
+
+def test_padding_to_the_longer_operand_pads_each_problem_on_its_own():
+    # the published length-generalization layout: both operands n digits, an addition's answer n + 1 digits
+    assert make_trace(7, "+", 45, "reversed", pad_width="longer") == ("07+45=", "250")
+    assert make_trace(99, "+", 1, "reversed", pad_width="longer") == ("99+01=", "001")
+    assert make_trace(5, "+", 5, "plain", pad_width="longer") == ("5+5=", "10")
+    assert make_trace(123, "-", 7, "plain", pad_width="longer") == ("123-007=", "116")
+    assert make_trace(45, "/", 7, "plain", pad_width="longer") == ("45/07=", "06r03")
+    with pytest.raises(ValueError, match="pad_width must be None, an int >= 1 or 'longer', got 'widest'"):
+        make_trace(1, "+", 1, pad_width="widest")
+
+
+@given(st.integers(0, 10**40), st.integers(0, 10**40))
+def test_padded_to_the_longer_operand_every_sum_has_one_digit_more_and_verifies(a, b):
+    n = max(len(str(a)), len(str(b)))
+    prompt, completion = make_trace(a, "+", b, "reversed", pad_width="longer")
+    assert prompt == f"{a:0{n}d}+{b:0{n}d}=" and completion == f"{a + b:0{n + 1}d}"[::-1]
+    verdict = verify_trace(prompt, completion, "reversed")
+    assert verdict.valid and verdict.answer_correct
+
+
+def test_the_two_padding_rules_exclude_each_other():
+    with pytest.raises(ValueError, match="zero_pad .* and pad_to_longer .* exclude each other"):
+        ArithmeticDataSettings(zero_pad=True, pad_to_longer=True).validate()
+    assert ArithmeticDataSettings(pad_to_longer=True).pad_width == "longer"
+    assert ArithmeticDataSettings(zero_pad=True, max_digits=4).pad_width == 4
+    assert ArithmeticDataSettings().pad_width is None
 
 
 @pytest.mark.parametrize("call, fragment", [

@@ -113,6 +113,8 @@ SCHEME_SETTINGS = {
     "none": dict(position_embedding="none"),
     "coupled-learned": dict(position_embedding="coupled", coupled_embedding="learned"),
     "coupled-rope": dict(position_embedding="coupled", coupled_embedding="rope"),
+    "coupled-window": dict(position_embedding="coupled", coupled_embedding="rope", coupled_markers="sentinel",
+                           coupled_attention_window=1),
 }
 
 

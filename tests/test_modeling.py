@@ -106,7 +106,7 @@ def test_learned_positions_beyond_the_table_raise(tiny_config):
 
 
 # ---- what a transformers user expects of a decoder model (the ecosystem issue, part 1)
-SCHEMES = ["learned", "rope", "none", "coupled"]
+SCHEMES = ["learned", "rope", "none", "coupled", "coupled-window"]
 
 
 @pytest.mark.parametrize("position_embedding", SCHEMES)
@@ -336,6 +336,67 @@ def test_coupled_ids_follow_digit_significance(a, b, aligned):
     # left padding changes nothing: pad tokens get 0, the real tokens keep their ids
     padded = torch.cat([torch.full((1, 3), tokenizer.pad_token_id), ids], dim=1)
     assert model.transformer.coupled_position_ids(padded)[0].tolist() == [0, 0, 0] + significance_ids(a, b, tokenizer)
+
+
+def marked_ids_by_hand(a: int, b: int, tokenizer, markers: str, offset: int) -> list[int]:
+    """The ids of a problem padded to its longer operand (n digits each, n + 1 answer digits), written out by hand:
+    digit i of a, b and the answer get 1 + offset + i; '=' gets offset ("start", "sentinel") or 0; the operator
+    2 + offset + n ("sentinel": one past the answer's last digit) or 0; EOS 0."""
+    n = max(len(str(a)), len(str(b)))
+    equals = offset if markers != "none" else 0
+    operator = 2 + offset + n if markers == "sentinel" else 0
+    columns = [1 + offset + i for i in range(n)]
+    answer = [1 + offset + i for i in range(n + 1)]
+    if isinstance(tokenizer, AlignedPairTokenizer):
+        return [operator] + columns + [equals] + answer + [0]
+    return columns[::-1] + [operator] + columns[::-1] + [equals] + answer + [0]
+
+
+@given(st.integers(0, 10**30), st.integers(0, 10**30), st.booleans(), st.sampled_from(["none", "start", "sentinel"]),
+       st.integers(0, 20))
+@settings(max_examples=100, deadline=None)
+def test_coupled_markers_place_equals_below_the_units_and_the_operator_past_the_answer(a, b, aligned, markers,
+                                                                                       offset):
+    tokenizer = AlignedPairTokenizer(max_digits=31, fixed_columns=False) if aligned else CharTokenizer()
+    model = coupled_model(tokenizer, coupled_markers=markers)
+    prompt, completion = make_trace(a, "+", b, "reversed", pad_width="longer")
+    ids = torch.tensor([tokenizer(prompt + completion)["input_ids"] + [tokenizer.eos_token_id]])
+    assert model.transformer.coupled_position_ids(ids, offset)[0].tolist() == marked_ids_by_hand(
+        a, b, tokenizer, markers, offset)
+
+
+def test_a_sentinel_needs_the_operator_ids():
+    tokenizer = CharTokenizer()
+    with pytest.raises(ValueError, match="coupled_markers='sentinel' needs operator_token_ids"):
+        coupled_model(tokenizer, coupled_markers="sentinel", operator_token_ids=None)
+    with pytest.raises(ValueError, match="coupled_markers must be one of .* got 'end'"):
+        coupled_model(tokenizer, coupled_markers="end")
+    with pytest.raises(ValueError, match="coupled_attention_window must be None or an int >= 0, got -1"):
+        coupled_model(tokenizer, coupled_attention_window=-1)
+
+
+@pytest.mark.parametrize("window", [0, 1, 2])
+def test_the_coupled_window_lets_a_token_see_only_ids_within_the_window(window):
+    tokenizer = AlignedPairTokenizer(max_digits=12, fixed_columns=False)
+    model = coupled_model(tokenizer, coupled_embedding="rope", coupled_markers="sentinel",
+                          coupled_attention_window=window)
+    model.set_attn_implementation("eager")
+    prompt, completion = make_trace(98765432, "+", 4321, "reversed", pad_width="longer")
+    ids = torch.tensor([tokenizer(prompt + completion)["input_ids"]])
+    coupled = model.transformer.coupled_position_ids(ids)[0]
+    seen = model(ids, output_attentions=True).attentions[0][0] > 0  # (heads, query, key)
+    for q in range(ids.shape[1]):
+        for k in range(ids.shape[1]):
+            allowed = k == q or (k < q and abs(int(coupled[k]) - int(coupled[q])) <= window)
+            assert bool(seen[:, q, k].all()) == allowed and bool(seen[:, q, k].any()) == allowed, (q, k)
+    # a token outside every answer digit's window (a column far below) changes no later logit of those digits...
+    far = ids.clone()
+    far[0, 1] = tokenizer.convert_tokens_to_ids("0|0")  # the units column: 2|1 -> 0|0
+    late = slice(-3, None)  # the last three answer digits, ids 7..9, far from id 1
+    torch.testing.assert_close(model(far).logits[0, late], model(ids).logits[0, late])
+    # ...while without the window it does
+    free = coupled_model(tokenizer, coupled_embedding="rope", coupled_markers="sentinel")
+    assert not torch.allclose(free(far).logits[0, late], free(ids).logits[0, late])
 
 
 def test_coupled_offsets_are_random_in_training_and_zero_in_evaluation():

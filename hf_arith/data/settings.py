@@ -5,7 +5,7 @@ from dataclasses import dataclass, field, fields
 
 from .distributions import DISTRIBUTIONS, Mixture, parse_weights
 from .problems import HELD_OUT_CELL_SHARE, held_out_capacity, problem_space_size
-from .traces import FORMATS, OPERATIONS, check_format
+from .traces import FORMATS, OPERATIONS, PAD_TO_LONGER, check_format
 
 
 def check_int(name: str, value, minimum: int) -> None:
@@ -27,6 +27,9 @@ class ArithmeticDataSettings:
     max_digits: int = field(default=3, metadata={"help": "longest operand length"})
     format: str = field(default="plain", metadata={"help": f"trace format, one of {', '.join(FORMATS)}"})
     zero_pad: bool = field(default=False, metadata={"help": "zero-pad operands and answer to max_digits"})
+    pad_to_longer: bool = field(default=False, metadata={
+        "help": "zero-pad each problem's operands to its longer operand and its answer to the width that implies "
+                "(n + 1 digits for +): the published length-generalization layout"})
     train_size: int = field(default=100_000, metadata={"help": "distinct training problems"})
     validation_size: int = field(default=1_000, metadata={"help": "held-out problems checked during training"})
     test_size: int = field(default=1_000, metadata={"help": "held-out problems of the final `test` evaluation"})
@@ -54,8 +57,12 @@ class ArithmeticDataSettings:
             raise ValueError(f"unknown format {self.format!r}; expected one of {FORMATS}")
         for op in self.operations:
             check_format(self.format, op)
-        if not isinstance(self.zero_pad, bool):
-            raise ValueError(f"zero_pad must be a bool, got {self.zero_pad!r}")
+        for name in ("zero_pad", "pad_to_longer"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be a bool, got {getattr(self, name)!r}")
+        if self.zero_pad and self.pad_to_longer:
+            raise ValueError("zero_pad (every problem to max_digits) and pad_to_longer (each problem to its longer "
+                             "operand) exclude each other: set one")
         for name in ("train_size", "validation_size", "test_size", "problem_seed"):
             check_int(name, getattr(self, name), 0)
         self.train_sampler()  # parses train_mix and operation_weights: ValueError naming a bad entry
@@ -88,8 +95,11 @@ class ArithmeticDataSettings:
         return Mixture(self.operations, self.min_digits, self.max_digits, weights, operation_weights)
 
     @property
-    def pad_width(self) -> int | None:
-        return self.max_digits if self.zero_pad else None
+    def pad_width(self) -> int | str | None:
+        """What make_trace takes: max_digits (zero_pad), "longer" (pad_to_longer) or None."""
+        if self.zero_pad:
+            return self.max_digits
+        return PAD_TO_LONGER if self.pad_to_longer else None
 
     @property
     def split_sizes(self) -> dict[str, int]:

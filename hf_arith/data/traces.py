@@ -39,6 +39,10 @@ ANSWER_ONLY_FORMATS = ("plain", "reversed")
 # Every character any format can produce; the tokenizers' default vocabulary is built from this.
 TRACE_CHARACTERS = "0123456789+-*/=[];r"
 PROMPT_PATTERN = re.compile(r"(\d+)([+\-*/])(\d+)=")
+# pad_width="longer": each problem zero-padded to its own longer operand (n digits), the answer to the width that
+# implies (n + 1 digits for +): the layout of the published length-generalization recipes (Cho et al. 2024), where
+# every answer has a fixed number of digits for its operands, so the end of the answer is at a fixed column.
+PAD_TO_LONGER = "longer"
 
 
 def parse_prompt(prompt: str) -> tuple[str, str, str]:
@@ -72,6 +76,15 @@ def answer_width(op: str, pad_width: int) -> tuple[int, ...]:
     return {"+": (pad_width + 1,), "-": (pad_width,), "*": (2 * pad_width,), "/": (pad_width, pad_width)}[op]
 
 
+def resolve_pad_width(a: int, b: int, pad_width: int | str | None) -> int | None:
+    """The pad width of one problem: `pad_width` itself, or for "longer" the digits of its longer operand."""
+    if pad_width == PAD_TO_LONGER:
+        return max(len(str(a)), len(str(b)))
+    if pad_width is not None and (isinstance(pad_width, bool) or not isinstance(pad_width, int) or pad_width < 1):
+        raise ValueError(f"pad_width must be None, an int >= 1 or {PAD_TO_LONGER!r}, got {pad_width!r}")
+    return pad_width
+
+
 def _pad(value: int, width: int | None) -> str:
     return str(value).zfill(width) if width else str(value)
 
@@ -83,9 +96,10 @@ def _operand_text(value: int, pad_width: int | None) -> str:
     return text
 
 
-def answer_string(a: int, op: str, b: int, pad_width: int | None = None) -> str:
+def answer_string(a: int, op: str, b: int, pad_width: int | str | None = None) -> str:
     """The plain final answer: '1023', '-333', '49r2' (quotient r remainder); zero-padded if pad_width is set."""
     check_problem(a, op, b)
+    pad_width = resolve_pad_width(a, b, pad_width)
     widths = answer_width(op, pad_width) if pad_width else (None, None)
     if op == "+":
         return _pad(a + b, widths[0])
@@ -105,8 +119,9 @@ def reverse_answer(answer: str) -> str:
     return "r".join(part[::-1] for part in answer.split("r"))
 
 
-def make_prompt(a: int, op: str, b: int, pad_width: int | None = None) -> str:
+def make_prompt(a: int, op: str, b: int, pad_width: int | str | None = None) -> str:
     check_problem(a, op, b)
+    pad_width = resolve_pad_width(a, b, pad_width)
     return f"{_operand_text(a, pad_width)}{op}{_operand_text(b, pad_width)}="
 
 
@@ -207,10 +222,11 @@ def division_layout(fmt: str) -> str:
     return fmt.removeprefix("cot_div_") if fmt.startswith("cot_div_") else DIVISION_LAYOUT
 
 
-def make_completion(a: int, op: str, b: int, fmt: str = "plain", pad_width: int | None = None) -> str:
+def make_completion(a: int, op: str, b: int, fmt: str = "plain", pad_width: int | str | None = None) -> str:
     """The text the model must produce after the prompt's '='."""
     check_problem(a, op, b)
     check_format(fmt, op)
+    pad_width = resolve_pad_width(a, b, pad_width)
     answer = answer_string(a, op, b, pad_width)
     if fmt == "plain":
         return answer
@@ -230,8 +246,10 @@ def make_completion(a: int, op: str, b: int, fmt: str = "plain", pad_width: int 
     return f"{steps_text}={answer}"
 
 
-def make_trace(a: int, op: str, b: int, fmt: str = "plain", pad_width: int | None = None) -> tuple[str, str]:
-    """(prompt, completion) for one problem, e.g. make_trace(1, '+', 9, 'reversed') == ('1+9=', '01')."""
+def make_trace(a: int, op: str, b: int, fmt: str = "plain", pad_width: int | str | None = None) -> tuple[str, str]:
+    """(prompt, completion) for one problem, e.g. make_trace(1, '+', 9, 'reversed') == ('1+9=', '01');
+    pad_width: None, a width for every problem (zero_pad), or "longer" (each problem padded to its longer operand:
+    make_trace(7, '+', 45, 'reversed', 'longer') == ('07+45=', '250'))."""
     return make_prompt(a, op, b, pad_width), make_completion(a, op, b, fmt, pad_width)
 
 

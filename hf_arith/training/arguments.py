@@ -42,6 +42,11 @@ class ModelArguments:
         "help": "for coupled positions: a learned table over the coupled ids, or RoPE"})
     coupled_max_offset: int = field(default=0, metadata={
         "help": "for coupled positions: random per-example offset of the ids in training, in [0, this]"})
+    coupled_markers: Literal["none", "start", "sentinel"] = field(default="none", metadata={
+        "help": "for coupled positions: ids of the non-digit tokens; start: '=' one below the units column; "
+                "sentinel: also the operator one past the answer's last digit (with --pad_to_longer)"})
+    coupled_attention_window: int | None = field(default=None, metadata={
+        "help": "for coupled positions: attend only to tokens whose coupled id is within this distance (default: all)"})
     dropout: float = field(default=0.0, metadata={"help": "dropout probability"})
     bias: bool = field(default=True, metadata={"help": "bias in linear layers and LayerNorms"})
 
@@ -49,6 +54,8 @@ class ModelArguments:
         if self.tokenizer_max_digits is not None:
             check_int("tokenizer_max_digits", self.tokenizer_max_digits, 1)
         check_int("coupled_max_offset", self.coupled_max_offset, 0)
+        if self.coupled_attention_window is not None:
+            check_int("coupled_attention_window", self.coupled_attention_window, 0)
 
 
 @dataclass

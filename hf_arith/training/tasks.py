@@ -70,7 +70,9 @@ class ArithmeticTask:
             def longest(digits):
                 return max({"+": digits + 1, "-": digits, "*": 2 * digits, "/": digits}[op]
                            for op in self.settings.operations)
-            return max(self.spec.model.coupled_max_offset + longest(self.settings.max_digits), longest(d)) + 1
+            # the sentinel sits one past the answer's last digit
+            extra = 1 if self.spec.model.coupled_markers == "sentinel" else 0
+            return max(self.spec.model.coupled_max_offset + longest(self.settings.max_digits), longest(d)) + 1 + extra
         largest = 10**d - 1
         return max(len(encode(tokenizer, make_prompt(largest, op, largest))) + max_completion_length(op, fmt, d) + 1
                    for op in self.settings.operations)
@@ -79,7 +81,9 @@ class ArithmeticTask:
         if self.spec.model.position_embedding != "coupled":
             return {}
         return {**tokenizer.digit_layout(), "coupled_embedding": self.spec.model.coupled_embedding,
-                "coupled_max_offset": self.spec.model.coupled_max_offset}
+                "coupled_max_offset": self.spec.model.coupled_max_offset,
+                "coupled_markers": self.spec.model.coupled_markers,
+                "coupled_attention_window": self.spec.model.coupled_attention_window}
 
     def datasets(self, tokenizer):
         training = self.spec.training
