@@ -176,7 +176,7 @@ def cmd_eval(argv):
     from hf_arith.evaluation.scoring import evaluate_suites, format_examples, suite_line
 
     settings = ArithmeticDataSettings.from_saved(loaded.settings)
-    longest = max([args.digits or 0] + [length_of(name) or 0 for name in names + lengths])
+    longest = max([args.digits or 0] + [length_of(name) or length_of(name, "hard") or 0 for name in names + lengths])
     tokenizer_limit = getattr(loaded.tokenizer, "max_digits", None)
     if tokenizer_limit is not None and longest > tokenizer_limit:
         raise UsageError(f"hf-arith eval: error: operands of {longest} digits are beyond this model's tokenizer "

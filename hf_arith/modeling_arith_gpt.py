@@ -182,17 +182,28 @@ def run_index(mask: torch.Tensor) -> torch.Tensor:
     return index - last_break - 1
 
 
-def coupled_window_function(coupled_ids: torch.Tensor, window: int):
-    """A mask function for `create_causal_mask`'s `and_mask_function`: a query attends to the keys whose coupled id
-    is within `window` of its own (and to itself), so an answer digit sees the same few columns at every length
-    (an attention restricted by coupled id, cf. Attention Bias Calibration, Duan & Shi 2023). `coupled_ids` (B, K)
-    covers every key, cached ones included."""
-
-    def inner(batch_idx, head_idx, q_idx, kv_idx):
-        distance = coupled_ids[batch_idx, kv_idx] - coupled_ids[batch_idx, q_idx]
-        return (distance.abs() <= window) | (kv_idx == q_idx)
-
-    return inner
+def restrict_to_coupled_window(mask, coupled_ids: torch.Tensor, window: int, past_length: int, query_length: int):
+    """`mask` (what create_causal_mask made: None for plain causal, a 4D bool mask, or a 4D additive float mask)
+    narrowed so that a query attends only to keys whose coupled id is within `window` of its own, and to itself: an
+    answer digit then sees the same few columns at every length (an attention restricted by coupled id, cf.
+    Attention Bias Calibration, Duan & Shi 2023). `coupled_ids` (B, past + T) covers every key, cached ones too.
+    Plain tensor operations, so the mask costs what the causal one costs."""
+    keys = coupled_ids.shape[-1]
+    query_ids = coupled_ids[:, past_length : past_length + query_length]
+    allowed = (coupled_ids[:, None, :] - query_ids[:, :, None]).abs() <= window  # (B, T, K)
+    key_index = torch.arange(keys, device=coupled_ids.device)
+    query_index = torch.arange(past_length, past_length + query_length, device=coupled_ids.device)
+    allowed = (allowed | (key_index[None, :] == query_index[:, None])[None])[:, None]  # (B, 1, T, K)
+    if mask is None:  # plain causal (no padding): build it
+        return allowed & (key_index[None, :] <= query_index[:, None])[None, None]
+    if not isinstance(mask, torch.Tensor) or mask.dim() != 4:
+        raise ValueError(f"coupled_attention_window needs the eager or sdpa attention (a 4D mask), got "
+                         f"{type(mask).__name__}")
+    if mask.shape[-1] > keys:  # a static cache's unused slots stay masked
+        allowed = nn.functional.pad(allowed, (0, mask.shape[-1] - keys), value=False)
+    if mask.dtype == torch.bool:
+        return mask & allowed
+    return mask.masked_fill(~allowed, torch.finfo(mask.dtype).min)
 
 
 class ArithGPTModel(ArithGPTPreTrainedModel):
@@ -306,20 +317,19 @@ class ArithGPTModel(ArithGPTPreTrainedModel):
         fresh_cache = not getattr(cache, "is_compileable", False) and past_length == 0
         # The cache goes in as the fourth positional argument: its keyword is `past_key_values` up to 5.23 and
         # `cache` from 5.24 on (the old one warns there).
-        window_function = None
+        mask = create_causal_mask(
+            self.config, x, attention_mask, None if fresh_cache else cache,
+            # coupled ids repeat and jump by design: they must not be read as packed sequences
+            position_ids=None if self.config.position_embedding == "coupled" else position_ids,
+        )
         if self.config.position_embedding == "coupled" and self.config.coupled_attention_window is not None:
             if coupled_key_ids is None:
                 if past_length > 0:
                     raise ValueError("coupled_attention_window needs the coupled ids of every cached token: pass "
                                      "coupled_key_ids (generate() computes them)")
                 coupled_key_ids = position_ids.expand(x.shape[0], -1)
-            window_function = coupled_window_function(coupled_key_ids, self.config.coupled_attention_window)
-        mask = create_causal_mask(
-            self.config, x, attention_mask, None if fresh_cache else cache,
-            # coupled ids repeat and jump by design: they must not be read as packed sequences
-            position_ids=None if self.config.position_embedding == "coupled" else position_ids,
-            and_mask_function=window_function,
-        )
+            mask = restrict_to_coupled_window(mask, coupled_key_ids, self.config.coupled_attention_window,
+                                              past_length, query_length)
         for block in self.h:
             x = block(x, mask, rotary, layer_past=cache, **kwargs)
         x = self.ln_f(x)

@@ -91,6 +91,14 @@ def test_length_problems_are_full_width_at_that_length():
     assert len(set(problems)) == 50 and all(len(str(a)) == len(str(b)) == 200 for _, a, b in problems)
 
 
+def test_hard_at_a_length_of_its_own_has_carry_chains_beyond_the_training_range():
+    problems = suite_problems("hard_100", "+", 20, size=1000)
+    assert len(set(problems)) == 1000 and max(max(len(str(a)), len(str(b))) for _, a, b in problems) == 100
+    chains = {carry_chain(a, b) for _, a, b in problems}
+    assert max(chains) > 50 and len([c for c in chains if c > 20]) > 20  # chains no 20-digit problem has
+    assert parse_suite_names("hard_100,length_200") == ["hard_100", "length_200"]
+
+
 def test_suite_names():
     assert parse_suite_names("test, uniform,edge") == ["test", "uniform", "edge"]
     with pytest.raises(ValueError, match="'easy'"):

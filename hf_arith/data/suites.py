@@ -12,6 +12,7 @@
     division_cases   `cell_size` divisions of each case a = b, b = 1, remainder 0, remainder b - 1
                 (`DIVISION_CASES`; operand lengths uniform), scored per case
     length_N    both operands exactly N digits (`length_problems`), for length generalization
+    hard_N      the `hard` cases with operands of up to N digits (carry chains of every length up to N + 1)
 
 The test split of ArithmeticTraces (operand LENGTHS uniform) is the suite `test`; it is read from the dataset.
 Suites may share problems with the training split; the scores report how many (never hidden, never dropped).
@@ -139,6 +140,9 @@ def suite_problems(name: str, operations: str, max_digits: int, size: int = 10_0
     test split, not drawn here."""
     if length_of(name) is not None:
         return length_problems(length_of(name), operations, size, seed)
+    if length_of(name, "hard") is not None:
+        # the hard cases at a length of their own (beyond the training range, for length generalization)
+        name, max_digits = "hard", length_of(name, "hard")
     if name == "edge":
         return edge_problems(operations, max_digits)
     if name == "cells":
@@ -195,19 +199,21 @@ def length_problems(length: int, operations: str = "+", size: int = 1_000, seed:
     return problems
 
 
-def length_of(name: str) -> int | None:
-    """'length_100' -> 100 (the suite of 100-digit operands); None for the other suites."""
+def length_of(name: str, kind: str = "length") -> int | None:
+    """'length_100' -> 100 (the suite of 100-digit operands), and with kind="hard" 'hard_100' -> 100; None for the
+    other suites."""
     head, _, digits = name.partition("_")
-    return int(digits) if head == "length" and digits.isdigit() and int(digits) > 0 else None
+    return int(digits) if head == kind and digits.isdigit() and int(digits) > 0 else None
 
 
 def parse_suite_names(text: str) -> list[str]:
     """'test,uniform,length_100' -> ['test', 'uniform', 'length_100']; ValueError naming an unknown suite."""
     names = [name.strip() for name in text.split(",") if name.strip()]
-    unknown = [name for name in names if name not in (*SUITES, "validation") and length_of(name) is None]
+    unknown = [name for name in names if name not in (*SUITES, "validation") and length_of(name) is None
+               and length_of(name, "hard") is None]
     if unknown or not names:
         raise ValueError(f"unknown suite {unknown[0] if unknown else text!r}; expected names from "
-                         f"{(*SUITES, 'validation')} or length_N")
+                         f"{(*SUITES, 'validation')}, length_N or hard_N")
     return names
 
 
