@@ -45,8 +45,9 @@ class ModelArguments:
     coupled_markers: Literal["none", "start", "sentinel"] = field(default="none", metadata={
         "help": "for coupled positions: ids of the non-digit tokens; start: '=' one below the units column; "
                 "sentinel: also the operator one past the answer's last digit (with --pad_to_longer)"})
-    coupled_attention_window: int | None = field(default=None, metadata={
-        "help": "for coupled positions: attend only to tokens whose coupled id is within this distance (default: all)"})
+    coupled_attention_window: int = field(default=-1, metadata={
+        "help": "for coupled positions: attend only to tokens whose coupled id is within this distance "
+                "(-1, the default: to every earlier token)"})
     dropout: float = field(default=0.0, metadata={"help": "dropout probability"})
     bias: bool = field(default=True, metadata={"help": "bias in linear layers and LayerNorms"})
 
@@ -54,8 +55,7 @@ class ModelArguments:
         if self.tokenizer_max_digits is not None:
             check_int("tokenizer_max_digits", self.tokenizer_max_digits, 1)
         check_int("coupled_max_offset", self.coupled_max_offset, 0)
-        if self.coupled_attention_window is not None:
-            check_int("coupled_attention_window", self.coupled_attention_window, 0)
+        check_int("coupled_attention_window", self.coupled_attention_window, -1)
 
 
 @dataclass

@@ -83,7 +83,9 @@ class ArithmeticTask:
         return {**tokenizer.digit_layout(), "coupled_embedding": self.spec.model.coupled_embedding,
                 "coupled_max_offset": self.spec.model.coupled_max_offset,
                 "coupled_markers": self.spec.model.coupled_markers,
-                "coupled_attention_window": self.spec.model.coupled_attention_window}
+                # the config says None for "no window" (the command line cannot write None: -1 there)
+                "coupled_attention_window": (None if self.spec.model.coupled_attention_window < 0
+                                             else self.spec.model.coupled_attention_window)}
 
     def datasets(self, tokenizer):
         training = self.spec.training
