@@ -112,6 +112,21 @@ def test_expressions_step_by_step(text, answer, steps):
     assert all(s.verdict.valid for s in result.steps)
 
 
+def test_a_model_padded_to_the_longer_operand_gets_its_prompts_so_and_long_operands():
+    # the add-length layout: each problem zero-padded to its longer operand; the aligned tokenizer's 256 digits, not
+    # the 20 of the training range, bound the operands
+    tokenizer = AlignedPairTokenizer(max_digits=256, fixed_columns=False)
+    settings = {"operations": "+", "format": "reversed", "max_digits": 20, "zero_pad": False, "pad_to_longer": True}
+    model = PerfectModel(tokenizer, "reversed", "longer")
+    calc = Calculator(model, tokenizer, settings)
+    a, b = int("9" * 200), int("1" + "0" * 150)
+    (long_sum, short) = calc.run([f"{a}+{b}", "7+45"])
+    assert long_sum.answer == str(a + b) and short.answer == "52"
+    assert sorted(model.prompts) == sorted([f"{a}+{b:0200d}=", "07+45="])
+    with pytest.raises(ValueError, match="has 257 digits; this model takes operands of at most 256"):
+        calc.check("1" * 257 + "+1")
+
+
 def test_many_expressions_advance_together_in_batched_rounds():
     calc, model = calculator(zero_pad=False)
     calls = []
