@@ -4,13 +4,16 @@ import torch
 from hf_arith import ArithGPTForCausalLM
 from hf_arith.configuration_arith_gpt import POSITION_EMBEDDINGS
 
+# every position scheme, and the length recipe's coupled variant (sentinel, RoPE, id window; see conftest.py)
+SCHEMES = [*POSITION_EMBEDDINGS, "coupled-window"]
+
 
 def make_model(config):
     torch.manual_seed(0)
     return ArithGPTForCausalLM(config).eval()
 
 
-@pytest.mark.parametrize("position_embedding", POSITION_EMBEDDINGS)
+@pytest.mark.parametrize("position_embedding", SCHEMES)
 def test_forward_backward_and_loss_ignores_minus_100(tiny_config, position_embedding):
     model = make_model(tiny_config(position_embedding=position_embedding)).train()
     ids = torch.randint(4, 24, (3, 9))
@@ -35,7 +38,7 @@ def test_tied_embeddings_and_scaled_init(tiny_config):
     assert fc_std == pytest.approx(0.02, rel=0.1)
 
 
-@pytest.mark.parametrize("position_embedding", POSITION_EMBEDDINGS)
+@pytest.mark.parametrize("position_embedding", SCHEMES)
 def test_generation_with_and_without_cache(tiny_config, position_embedding):
     model = make_model(tiny_config(position_embedding=position_embedding, eos_token_id=None))
     ids = torch.randint(4, 24, (2, 7))
@@ -48,7 +51,7 @@ def test_generation_with_and_without_cache(tiny_config, position_embedding):
         torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4)
 
 
-@pytest.mark.parametrize("position_embedding", POSITION_EMBEDDINGS)
+@pytest.mark.parametrize("position_embedding", SCHEMES)
 def test_left_padded_batch_generates_what_each_example_generates_alone(tiny_config, position_embedding):
     model = make_model(tiny_config(position_embedding=position_embedding, eos_token_id=None))
     prompts = [torch.randint(4, 24, (n,)) for n in (3, 8, 5)]
@@ -68,7 +71,7 @@ def test_left_padded_batch_generates_what_each_example_generates_alone(tiny_conf
             torch.testing.assert_close(step_batch[row], step_alone[0], atol=1e-5, rtol=1e-4)
 
 
-@pytest.mark.parametrize("position_embedding", POSITION_EMBEDDINGS)
+@pytest.mark.parametrize("position_embedding", SCHEMES)
 def test_save_load_gives_identical_logits(tiny_config, position_embedding, tmp_path):
     model = make_model(tiny_config(position_embedding=position_embedding))
     model.save_pretrained(tmp_path)
@@ -106,7 +109,6 @@ def test_learned_positions_beyond_the_table_raise(tiny_config):
 
 
 # ---- what a transformers user expects of a decoder model (the ecosystem issue, part 1)
-SCHEMES = ["learned", "rope", "none", "coupled", "coupled-window"]
 
 
 @pytest.mark.parametrize("position_embedding", SCHEMES)
@@ -262,7 +264,7 @@ def test_rope_with_an_odd_head_dim_is_refused(tiny_config):
         tiny_config(position_embedding="rope", n_embd=36, n_head=4)
 
 
-@pytest.mark.parametrize("position_embedding", POSITION_EMBEDDINGS)
+@pytest.mark.parametrize("position_embedding", SCHEMES)
 def test_the_cache_is_taken_under_its_old_name_too(tiny_config, position_embedding):
     # transformers <= 5.23's generate() passes the cache as past_key_values, >= 5.24's as cache
     from transformers.cache_utils import DynamicCache
@@ -272,17 +274,21 @@ def test_the_cache_is_taken_under_its_old_name_too(tiny_config, position_embeddi
     model = make_model(tiny_config(position_embedding=position_embedding))
     ids = torch.randint(4, 24, (1, 7))
     full = model(ids).logits[:, -1]
+    coupled = model.config.position_embedding == "coupled"
+    # a windowed model's step needs every cached token's coupled id (generate() passes them the same way)
+    window = {"coupled_key_ids": model.transformer.coupled_position_ids(ids)} if position_embedding.endswith(
+        "window") else {}
     for name in ("cache", "past_key_values"):
         cache = DynamicCache(config=model.config)
         first = model(ids[:, :-1], position_ids=model.transformer.coupled_position_ids(ids)[:, :-1]
-                      if position_embedding == "coupled" else None, **{name: cache}, use_cache=True)
+                      if coupled else None, **{name: cache}, use_cache=True)
         assert getattr(first, CACHE_FIELD) is cache and cache.get_seq_length() == 6
-        position = model.transformer.coupled_position_ids(ids)[:, -1:] if position_embedding == "coupled" else None
-        step = model(ids[:, -1:], position_ids=position, **{name: cache}, use_cache=True).logits[:, -1]
+        position = model.transformer.coupled_position_ids(ids)[:, -1:] if coupled else None
+        step = model(ids[:, -1:], position_ids=position, **{name: cache}, use_cache=True, **window).logits[:, -1]
         torch.testing.assert_close(step, full, atol=1e-5, rtol=1e-4)
 
 
-@pytest.mark.parametrize("position_embedding", POSITION_EMBEDDINGS)
+@pytest.mark.parametrize("position_embedding", SCHEMES)
 def test_forward_and_generate_warn_nothing(tiny_config, position_embedding):
     import warnings
 
@@ -397,6 +403,13 @@ def test_the_coupled_window_lets_a_token_see_only_ids_within_the_window(window):
     # ...while without the window it does
     free = coupled_model(tokenizer, coupled_embedding="rope", coupled_markers="sentinel")
     assert not torch.allclose(free(far).logits[0, late], free(ids).logits[0, late])
+    # a step on a cache without the cached tokens' ids cannot build the window: one clear error
+    from transformers.cache_utils import DynamicCache
+
+    cache = DynamicCache(config=model.config)
+    model(ids[:, :-1], position_ids=coupled[None, :-1], cache=cache, use_cache=True)
+    with pytest.raises(ValueError, match="needs the coupled ids of every cached token: pass coupled_key_ids"):
+        model(ids[:, -1:], position_ids=coupled[None, -1:], cache=cache, use_cache=True)
 
 
 def test_coupled_offsets_are_random_in_training_and_zero_in_evaluation():
