@@ -42,10 +42,15 @@ class ArithGPTModelTester:
 
     def get_config(self) -> ArithGPTConfig:
         coupled = dict(digit_token_ids=list(range(4, 14)), equals_token_id=14, coupled_max_offset=8)
+        scheme = {"position_embedding": self.position_embedding}
+        if self.position_embedding == "coupled":
+            scheme.update(coupled)
+        if self.position_embedding == "coupled-window":  # the add-length recipe: sentinel, RoPE, id window
+            scheme = dict(coupled, position_embedding="coupled", coupled_embedding="rope", coupled_markers="sentinel",
+                          operator_token_ids=[15, 16, 17, 18], coupled_attention_window=1)
         return ArithGPTConfig(vocab_size=self.vocab_size, n_positions=64, n_embd=self.hidden_size,
-                              n_layer=self.num_hidden_layers, n_head=self.num_attention_heads,
-                              position_embedding=self.position_embedding, pad_token_id=0, bos_token_id=1,
-                              eos_token_id=2, **(coupled if self.position_embedding == "coupled" else {}))
+                              n_layer=self.num_hidden_layers, n_head=self.num_attention_heads, pad_token_id=0,
+                              bos_token_id=1, eos_token_id=2, **scheme)
 
     def prepare_config_and_inputs_for_common(self):
         input_ids = ids_tensor([self.batch_size, self.seq_length], self.vocab_size)
@@ -99,3 +104,14 @@ class ArithGPTCoupledCommonTest(ArithGPTLearnedCommonTest):
     @unittest.skip("see test_inputs_embeds: coupled positions need the token ids")
     def test_inputs_embeds_matches_input_ids(self):
         pass
+
+
+class ArithGPTCoupledWindowCommonTest(ArithGPTCoupledCommonTest):
+    position_embedding = "coupled-window"
+
+
+# Its RoPE turns coupled ids (computed from the digits), not the mixin's 0..T-1 positions: skipped as on "coupled".
+_COUPLED_ROPE = unittest.skip("RoPE here rotates by coupled ids, which the model computes from the digit tokens; the "
+                              "mixin's RoPE tests assume positions 0..T-1")
+for _name in [n for n in dir(ModelTesterMixin) if n.startswith("test_model_rope_")]:
+    setattr(ArithGPTCoupledWindowCommonTest, _name, _COUPLED_ROPE(lambda self: None))
