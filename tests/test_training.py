@@ -410,12 +410,17 @@ def test_a_tiny_length_generalization_run_end_to_end(tmp_path, capsys):
     argv = ["train", "--preset", "add-length", "--max_digits", "4", "--train_size", "3000", "--validation_size", "100",
             "--test_size", "100", "--tokenizer_max_digits", "12", "--n_layer", "1", "--n_embd", "32", "--max_steps",
             "30", "--eval_steps", "30", "--save_steps", "30", "--per_device_train_batch_size", "32",
-            "--max_train_seconds", "600", "--suites", "test,length_8", "--suite_size", "50", "--disable_tqdm", "true",
+            "--max_train_seconds", "600", "--suites", "test,length_8,hard_8", "--suite_size", "50", "--disable_tqdm",
+            "true",
             "--use_cpu", "true", "--output_dir", str(out), "--data_cache_dir", str(tmp_path / "cache")]
     assert main(argv) == 0
     config = json.loads((out / "config.json").read_text())
     assert config["position_embedding"] == "coupled" and config["pair_token_ids"]
+    # the recipe: problems padded to their longer operand, the operator as sentinel, an attention window of one id
+    assert config["arith_data"]["pad_to_longer"] and config["coupled_markers"] == "sentinel"
+    assert config["coupled_attention_window"] == 1 and config["operator_token_ids"]
     results = json.loads((out / "all_results.json").read_text())["evaluation"]
+    assert results["hard_8"]["num_problems"] == 50
     assert results["length_8"]["num_problems"] == 50 and (out / "accuracy_vs_length.png").exists()
     assert main(["eval", str(out), "--lengths", "6,12", "--length_size", "20", "--data_cache_dir",
                  str(tmp_path / "cache")]) in (0, 1)
