@@ -375,6 +375,9 @@ def test_held_out_capacity_is_checked_before_generating(tmp_path):
     # the product layout with r = current - q * 7 written per column: r's digit, then the borrow out of the column
     # (34 - 28: 4 - 8 = 6 borrow 1, 3 - 2 - 1 = 0; 65 - 63 = 2, 6 - 6 = 0)
     ("cot_div_borrow", "3000=0[0000]30000000;4300=4[8200]61000000;5600=9[3600]20000000=049r002"),
+    # the check layout: current, guess G (right here), G * 7, D = current - G * 7 and X = D - 7 (D >= 0) modulo 10^4,
+    # then q and r: 3 - 0 = 3, 3 - 7 = -4 -> 9996; 34 - 28 = 6, 6 - 7 -> 9999; 65 - 63 = 2, 2 - 7 -> 9995
+    ("cot_div_check", "3000=0[0000]3000[6999]0r300;4300=4[8200]6000[9999]4r600;5600=9[3600]2000[5999]9r200=049r002"),
 ])
 def test_division_layouts(fmt, expected):
     assert make_trace(345, "/", 7, fmt, pad_width=3) == ("345/007=", expected)
@@ -423,3 +426,70 @@ def test_the_borrow_layout_marks_each_borrow_and_a_too_large_quotient_digit():
     # the remainder's tens digit written without its borrow: the step is wrong, the steps before are right
     wrong = completion.replace("40310000", "40300000")
     assert verify_trace(prompt, wrong, "cot_div_borrow").first_error_step == 2
+
+
+def test_the_check_layout_corrects_a_guess_one_off_either_way():
+    # 345 / 7 guessing 5 (q = 4) at the second digit and 8 (q = 9) at the third, written out by hand:
+    # 34 - 35 = -1 -> 9999 (a leading 9: too large), X = D + 7 = 6, so q = 4, r = 6;
+    # 65 - 56 = 9 (D >= 0), X = 9 - 7 = 2 >= 0 (D >= b: too small), so q = 9, r = 2
+    prompt, completion = make_trace(345, "/", 7, "cot_div_check", 3, guess_offsets=(0, 1, -1))
+    assert completion == "3000=0[0000]3000[6999]0r300;4300=5[5300]9999[6000]4r600;5600=8[6500]9000[2000]9r200=049r002"
+    assert verify_trace(prompt, completion, "cot_div_check").valid
+    # a guess two off is not corrected by one check: the step is wrong whatever follows it
+    two_off = completion.replace("4300=5[5300]9999[6000]", "4300=6[2400]8999[5999]", 1)
+    assert verify_trace(prompt, two_off, "cot_div_check").first_error_step == 1
+    # the correction must follow the check: a too-large guess kept as the quotient digit is wrong
+    kept = completion.replace("[6000]4r600", "[6000]5r600", 1)
+    assert verify_trace(prompt, kept, "cot_div_check").first_error_step == 1
+    # 100 / 100, every step guessed one off where 0..9 allows (10 - 100 = -90 -> 9910, written 0199)
+    prompt, completion = make_trace(100, "/", 100, "cot_div_check", 3, guess_offsets=(1, 1, -1))
+    assert completion == "1000=1[0010]1099[1000]0r100;0100=1[0010]0199[0100]0r010;0010=0[0000]0010[0000]1r000=001r000"
+
+
+@given(st.integers(0, 999), st.integers(1, 999), st.booleans(), st.randoms())
+@settings(max_examples=300)
+def test_check_layout_writer_agrees_with_the_verifier_for_any_allowed_guess(a, b, padded, rng):
+    from hf_arith.data.traces import quotient_digits
+
+    pad = 3 if padded else None
+    a_text = make_trace(a, "/", b, "cot_div_check", pad)[0].partition("/")[0]
+    offsets = tuple(rng.choice([o for o in (-1, 0, 1) if 0 <= q + o <= 9]) for q in quotient_digits(a_text, b))
+    prompt, completion = make_trace(a, "/", b, "cot_div_check", pad, guess_offsets=offsets)
+    verdict = verify_trace(prompt, completion, "cot_div_check")
+    assert verdict.valid and completion.endswith("=" + answer_string(a, "/", b, pad))
+    assert [int(step.partition("=")[2][0]) for step in completion.split(";")] == [
+        q + o for q, o in zip(quotient_digits(a_text, b), offsets)]
+
+
+@pytest.mark.parametrize("call, fragment", [
+    (lambda: make_trace(345, "/", 7, "cot_div_check", 3, guess_offsets=(0, 2, 0)), "offset 2"),
+    (lambda: make_trace(345, "/", 7, "cot_div_check", 3, guess_offsets=(0, 0, 1)), "offset 1"),  # q = 9: no 10
+    (lambda: make_trace(345, "/", 7, "cot_div_check", 3, guess_offsets=(0, 0)), "one offset per digit"),
+    (lambda: make_trace(345, "/", 7, "cot", 3, guess_offsets=(0, 0, 0)), "check layout"),
+    (lambda: make_trace(345, "+", 7, "cot_div_check", 3, guess_offsets=(0, 0, 0)), "check layout"),
+    (lambda: data_preset("calc3", division_guess_noise=0.2), "needs division in the check layout"),
+    (lambda: data_preset("calc3", format="cot_div_check", division_guess_noise=1.5), "[0, 1], got 1.5"),
+])
+def test_guesses_outside_the_check_layout_raise(call, fragment):
+    with pytest.raises(ValueError, match=re.escape(fragment)):
+        call()
+
+
+def test_guess_noise_is_the_share_the_settings_say_in_training_only(tmp_path):
+    from hf_arith.data.traces import quotient_digits
+
+    data = load_arithmetic_traces("calc3", cache_dir=str(tmp_path), operations="/", format="cot_div_check",
+                                  zero_pad=True, division_guess_noise=0.3, train_size=4000, validation_size=300,
+                                  test_size=300)
+    counts = {}
+    for split in data:
+        off = total = 0
+        for row in data[split]:
+            assert verify_trace(row["prompt"], row["completion"], "cot_div_check").valid
+            written = [int(step.partition("=")[2][0]) for step in row["completion"].split(";")]
+            right = quotient_digits(row["prompt"].partition("/")[0], int(row["b"]))
+            off += sum(w != q for w, q in zip(written, right))
+            total += len(right)
+        counts[split] = off / total
+    assert counts["validation"] == counts["test"] == 0  # held-out traces guess right
+    assert 0.27 < counts["train"] < 0.33  # 12,000 steps at 0.3: the binomial spread is 0.004

@@ -163,3 +163,66 @@ def test_division_cases_and_the_worst_cell():
     assert worst_cell(metrics) == {"operation": "/", "cell": "2x1", "exact_match": 0.97}
     metrics["by_operation_digits"]["+"]["1x1"] = 0.5
     assert worst_cell(metrics) == {"operation": "+", "cell": "1x1", "exact_match": 0.5}
+
+
+def test_a_corrected_guess_counts_as_right_and_a_wrong_step_does_not():
+    from hf_arith.data.traces import make_trace
+    from hf_arith.evaluation.generation import Completion
+    from hf_arith.evaluation.scoring import score_completions
+
+    problems = [("/", 345, 7), ("/", 100, 100), ("/", 20, 3)]
+    traces = [make_trace(a, op, b, "cot_div_check", 3) for op, a, b in problems]
+    prompts, references = [p for p, _ in traces], [c for _, c in traces]
+    corrected = make_trace(345, "/", 7, "cot_div_check", 3, guess_offsets=(0, 1, -1))[1]  # valid, not the reference
+    wrong_step = references[2].replace("6r200=006r002", "7r200=007r002")  # a check that says 6, then 7 written
+    completions = [Completion(corrected, True), Completion(references[1], True), Completion(wrong_step, True)]
+    metrics = score_completions(prompts, completions, references, "cot_div_check", problems)
+    assert corrected != references[0] and metrics["exact_match"] == 2 / 3 and metrics["corrected_guesses"] == 1
+    assert metrics["by_operation_digits"]["/"] == {"3x1": 1.0, "3x3": 1.0, "2x1": 0.0}
+    assert [w["prompt"] for w in metrics["wrong_examples"]] == ["020/003="]
+    # in a layout with one valid trace per problem the same text is wrong: exact match is the reference's
+    product = [make_trace(a, op, b, "cot", 3)[1] for op, a, b in problems]
+    metrics = score_completions(prompts, [Completion(product[0][:-1] + "3", True)] + completions[1:2] * 2,
+                                product, "cot", problems)
+    assert metrics["exact_match"] == 0 and "corrected_guesses" not in metrics
+
+
+@pytest.mark.parametrize("kind", ["a=b", "b=1", "r=0", "r=b-1", "one-digit b", "quotient digits 0 and 9"])
+def test_each_division_case_kind_draws_only_that_case(kind):
+    from hf_arith.data.distributions import division_case_problem
+
+    rng = random.Random(kind)
+    holds = {"a=b": lambda a, b: a == b, "b=1": lambda a, b: b == 1, "r=0": lambda a, b: a % b == 0,
+             "r=b-1": lambda a, b: a % b == b - 1, "one-digit b": lambda a, b: 1 <= b <= 9,
+             "quotient digits 0 and 9": lambda a, b: set(str(a // b)) <= {"0", "9"}}[kind]
+    draws = [division_case_problem(rng, kind, 3) for _ in range(2000)]
+    assert all(0 <= a <= 999 and 1 <= b <= 999 and holds(a, b) for a, b in draws)
+    assert len(set(draws)) > 100  # a spread, not one problem
+    assert {len(str(a)) for a, b in draws} >= ({1} if kind == "quotient digits 0 and 9" else {1, 2, 3})
+
+
+def test_the_cases_mix_gives_each_division_case_its_share(monkeypatch):
+    from collections import Counter
+
+    from hf_arith.data import distributions
+
+    kinds = Counter()
+    draw = distributions.division_case_problem
+
+    def recorded(rng, kind, d):
+        kinds[kind] += 1
+        return draw(rng, kind, d)
+
+    monkeypatch.setattr(distributions, "division_case_problem", recorded)
+    mixture = distributions.Mixture("+/", 1, 3, {"lengths": 1, "cases": 1})
+    rng = random.Random(0)
+    draws = [mixture(rng) for _ in range(24_000)]
+    divisions = [(a, b) for op, a, b in draws if op == "/"]
+    assert 0.48 < len(divisions) / len(draws) < 0.52
+    # half the divisions come from `cases`, each of its six kinds a sixth of those
+    assert set(kinds) == set(distributions.DIVISION_CASE_KINDS)
+    assert 0.48 < sum(kinds.values()) / len(divisions) < 0.52
+    assert all(abs(n / sum(kinds.values()) - 1 / 6) < 0.02 for n in kinds.values()), kinds
+    # the additions of `cases` are `hard`: carry chains far more often than in uniform draws
+    additions = [(a, b) for op, a, b in draws if op == "+"]
+    assert sum(carry_chain(a, b) >= 3 for a, b in additions) / len(additions) > 0.15

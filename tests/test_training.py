@@ -395,6 +395,15 @@ def test_shakespeare_style_corpus_end_to_end(tmp_path, caplog, capsys):
     results = json.loads((out / "all_results.json").read_text())
     assert results["evaluation"]["validation_loss_nats_per_char"] == results["validation"]["eval_loss"]
     assert "heatmap.png" not in os.listdir(out)  # no arithmetic figures for a corpus
+    # scripts/block_loss.py at the model's own block size is the final evaluation's figure (every validation block)
+    from block_loss import main as block_loss_main
+
+    capsys.readouterr()
+    assert block_loss_main(["--model_dir", str(out), "--block_size", "16", "--corpus_file", str(corpus)]) == 0
+    loss = float(capsys.readouterr().out.split()[1])
+    assert loss == pytest.approx(results["validation"]["eval_loss"], abs=2e-4)
+    assert block_loss_main(["--model_dir", str(out), "--block_size", "17", "--corpus_file", str(corpus)]) == 2
+    assert "block_size must be in [2, 16]" in capsys.readouterr().err
     sample = ["sample", str(out), "--prompt", "First", "--max_new_tokens", "30", "--top_k", "5", "--seed", "3"]
     capsys.readouterr()
     assert main(sample) == 0

@@ -13,6 +13,7 @@ or in one call: `load_arithmetic_traces("add3", train_size=1000)`; `load_traces(
 
 import hashlib
 import itertools
+import random
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from . import problems as problems_module
 from . import traces as traces_module
 from .problems import fresh_problems, problem_space_size, split_problems
 from .settings import SETTING_NAMES, ArithmeticDataSettings
-from .traces import MULTIPLICATION_FORMATS, answer_string, make_trace
+from .traces import MULTIPLICATION_FORMATS, answer_string, make_prompt, make_trace, quotient_digits
 
 SPLITS = ("train", "validation", "test")
 FEATURE_NAMES = ("prompt", "completion", "op", "a", "b", "answer")  # operands and answer as strings: beyond int64
@@ -115,14 +116,31 @@ class ArithmeticTraces(datasets.ArrowBasedBuilder):
 
     def _generate_tables(self, split, chunk_size: int = 100_000):
         fmt, pad = self.config.format, self.config.pad_width
+        noise = self.config.division_guess_noise if split == "train" else 0.0  # held-out traces guess right
+        rng = random.Random(f"division-guess-noise-{self.config.problem_seed}")
         problems = self._splits[split]
         for start in range(0, len(problems), chunk_size):
-            rows = [example_for(op, a, b, fmt, pad) for op, a, b in problems[start : start + chunk_size]]
+            rows = [example_for(op, a, b, fmt, pad, noise, rng) for op, a, b in problems[start : start + chunk_size]]
             yield start, pa.table({name: [row[name] for row in rows] for name in FEATURE_NAMES})
 
 
-def example_for(op: str, a: int, b: int, fmt: str, pad_width: int | None) -> dict[str, str]:
-    prompt, completion = make_trace(a, op, b, fmt, pad_width)
+def guess_offsets(rng: random.Random, a: int, b: int, pad_width, noise: float) -> tuple[int, ...]:
+    """Per step of a cot_div_check division: 0 (the right guess), or with probability `noise` one off it, too large
+    or too small with equal chance where the digit allows (a quotient digit 9 can only be guessed 8, 0 only 1)."""
+    a_text = make_prompt(a, "/", b, pad_width).partition("/")[0]
+    offsets = []
+    for q in quotient_digits(a_text, b):
+        if rng.random() < noise:
+            offsets.append(rng.choice([o for o in (-1, 1) if 0 <= q + o <= 9]))
+        else:
+            offsets.append(0)
+    return tuple(offsets)
+
+
+def example_for(op: str, a: int, b: int, fmt: str, pad_width: int | None, noise: float = 0.0,
+                rng: random.Random | None = None) -> dict[str, str]:
+    offsets = guess_offsets(rng, a, b, pad_width, noise) if noise and op == "/" else None
+    prompt, completion = make_trace(a, op, b, fmt, pad_width, offsets)
     return {"prompt": prompt, "completion": completion, "op": op, "a": str(a), "b": str(b),
             "answer": answer_string(a, op, b)}
 
@@ -148,8 +166,10 @@ def training_stream(settings: ArithmeticDataSettings, seed: int | None = None):
                               settings.problem_seed, sampler)
     exclude = set(itertools.chain(held_out["test"], held_out["validation"]))
     space = problem_space_size(settings.operations, settings.min_digits, settings.max_digits)
-    for op, a, b in fresh_problems(sampler, space, exclude, settings.problem_seed if seed is None else seed):
-        yield example_for(op, a, b, settings.format, settings.pad_width)
+    seed = settings.problem_seed if seed is None else seed
+    rng = random.Random(f"division-guess-noise-{seed}")
+    for op, a, b in fresh_problems(sampler, space, exclude, seed):
+        yield example_for(op, a, b, settings.format, settings.pad_width, settings.division_guess_noise, rng)
 
 
 __all__ = ["PRESETS", "ArithmeticTraces", "ArithmeticTracesConfig", "data_preset", "load_arithmetic_traces",

@@ -4,6 +4,8 @@
     values      each operand's VALUE uniform (the notebooks' randint(0, 10^d - 1)): most are full width
     full_width  both operands exactly max_digits digits
     hard        adversarial cases per operation (`hard_problem`)
+    cases       for ÷, the cases a calculator gets wrong first, each equally likely (`case_problem`); the other
+                operations draw from `hard`
 
 Every sampler is a pure function of its `random.Random`; a divisor is never 0.
 """
@@ -12,7 +14,9 @@ import random
 from collections.abc import Callable
 
 Problem = tuple[str, int, int]  # (op, a, b)
-DISTRIBUTIONS = ("lengths", "values", "full_width", "hard")
+DISTRIBUTIONS = ("lengths", "values", "full_width", "hard", "cases")
+# The division cases of the `cases` distribution, drawn in equal shares.
+DIVISION_CASE_KINDS = ("a=b", "b=1", "r=0", "r=b-1", "one-digit b", "quotient digits 0 and 9")
 
 
 def operand_range(digits: int, op: str, is_divisor: bool = False) -> tuple[int, int]:
@@ -162,8 +166,46 @@ def hard_problem(rng: random.Random, op: str, min_digits: int, max_digits: int) 
     return op, a, b
 
 
+def _any_length(rng: random.Random, d: int, is_divisor: bool) -> int:
+    lo, hi = operand_range(rng.randint(1, d), "/", is_divisor)
+    return rng.randint(lo, hi)
+
+
+def division_case_problem(rng: random.Random, kind: str, d: int) -> tuple[int, int]:
+    """One division a / b of `kind` (DIVISION_CASE_KINDS), operands of 1..d digits with lengths uniform."""
+    top = 10**d - 1
+    b = _any_length(rng, d, True)
+    if kind == "a=b":
+        return b, b
+    if kind == "b=1":
+        return _any_length(rng, d, False), 1
+    if kind == "r=0":
+        return b * rng.randint(0, top // b), b
+    if kind == "r=b-1":
+        return b * rng.randint(0, (top - b + 1) // b) + b - 1, b
+    if kind == "one-digit b":
+        return _any_length(rng, d, False), rng.randint(1, 9)
+    if kind == "quotient digits 0 and 9":  # the ends of a quotient digit's range: r < b and r >= 9b at a step
+        for _ in range(50):
+            b = rng.randint(1, 10 ** rng.randint(1, max(d - 1, 1)) - 1)
+            q = _number([rng.choice([0, 9]) for _ in range(rng.randint(1, d))])
+            if q * b + b - 1 <= top:
+                return q * b + rng.randint(0, b - 1), b
+        return top, 1
+    raise ValueError(f"unknown division case {kind!r}; expected one of {DIVISION_CASE_KINDS}")
+
+
+def case_problem(rng: random.Random, op: str, min_digits: int, max_digits: int) -> Problem:
+    """÷: one of DIVISION_CASE_KINDS, each equally likely; + - *: `hard_problem`."""
+    if op != "/":
+        return hard_problem(rng, op, min_digits, max_digits)
+    a, b = division_case_problem(rng, rng.choice(DIVISION_CASE_KINDS), max_digits)
+    return op, a, b
+
+
 SAMPLERS: dict[str, Callable[[random.Random, str, int, int], Problem]] = {
-    "lengths": lengths_problem, "values": values_problem, "full_width": full_width_problem, "hard": hard_problem}
+    "lengths": lengths_problem, "values": values_problem, "full_width": full_width_problem, "hard": hard_problem,
+    "cases": case_problem}
 
 
 def parse_weights(text: str, choices, what: str) -> dict[str, float]:
@@ -202,5 +244,6 @@ class Mixture:
         return SAMPLERS[kind](rng, op, self.min_digits, self.max_digits)
 
 
-__all__ = ["DISTRIBUTIONS", "HARD_GENERATORS", "Mixture", "Problem", "SAMPLERS", "full_width_problem",
-           "hard_problem", "lengths_problem", "operand_range", "parse_weights", "values_problem"]
+__all__ = ["DISTRIBUTIONS", "DIVISION_CASE_KINDS", "HARD_GENERATORS", "Mixture", "Problem", "SAMPLERS", "case_problem",
+           "division_case_problem", "full_width_problem", "hard_problem", "lengths_problem", "operand_range",
+           "parse_weights", "values_problem"]

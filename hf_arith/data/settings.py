@@ -5,7 +5,7 @@ from dataclasses import dataclass, field, fields
 
 from .distributions import DISTRIBUTIONS, Mixture, parse_weights
 from .problems import HELD_OUT_CELL_SHARE, held_out_capacity, problem_space_size
-from .traces import FORMATS, OPERATIONS, PAD_TO_LONGER, check_format
+from .traces import FORMATS, OPERATIONS, PAD_TO_LONGER, check_format, division_layout
 
 
 def check_int(name: str, value, minimum: int) -> None:
@@ -36,11 +36,17 @@ class ArithmeticDataSettings:
     problem_seed: int = field(default=0, metadata={"help": "seed of the problem splits (not of the training run)"})
     train_mix: str = field(default="lengths", metadata={
         "help": "where training and validation problems come from, with weights: lengths (operand lengths uniform), "
-                "values (operand values uniform), full_width, hard (long carries, borrows, ...); "
+                "values (operand values uniform), full_width, hard (long carries, borrows, ...), cases (for division: "
+                "a = b, b = 1, remainder 0, remainder b - 1, a one-digit b, quotient digits 0 and 9 in equal shares; "
+                "hard for the other operations); "
                 "e.g. 'lengths:1,values:1,hard:0.5'"})
     operation_weights: str = field(default="", metadata={
         "help": "relative frequency of each operation in training and validation, e.g. '+:1,-:2,*:2,/:4' "
                 "(empty: equal)"})
+    division_guess_noise: float = field(default=0.0, metadata={
+        "help": "cot_div_check only: the share of training division steps whose written quotient-digit guess is one "
+                "off (half too large, half too small, where 0..9 allows), so the traces show the check correcting "
+                "it; validation and test traces always guess right"})
 
     def validate(self) -> None:
         """Raises ValueError naming the bad value; checks the sizes against the problem space before any work."""
@@ -65,6 +71,13 @@ class ArithmeticDataSettings:
                              "operand) exclude each other: set one")
         for name in ("train_size", "validation_size", "test_size", "problem_seed"):
             check_int(name, getattr(self, name), 0)
+        noise = self.division_guess_noise
+        if isinstance(noise, bool) or not isinstance(noise, (int, float)) or not 0 <= noise <= 1:
+            raise ValueError(f"division_guess_noise must be a number in [0, 1], got {noise!r}")
+        if noise and ("/" not in self.operations or not self.format.startswith("cot")
+                      or division_layout(self.format) != "check"):
+            raise ValueError(f"division_guess_noise={noise!r} needs division in the check layout (format "
+                             f"cot_div_check), got operations={self.operations!r}, format={self.format!r}")
         self.train_sampler()  # parses train_mix and operation_weights: ValueError naming a bad entry
         space = problem_space_size(self.operations, self.min_digits, self.max_digits)
         total = self.train_size + self.validation_size + self.test_size

@@ -15,7 +15,9 @@ Formats (completion shown for 345+678 / 386*273):
                    -  sign of the result (+ or -), then per column x-y-borrow=BD (B borrow out), then =answer;
                       for a negative result the columns are those of b-a
                    *  reverse_sum_cot (each partial product is one digit times b, each running sum one addition)
-                   /  long division, per digit of a: current=QrR (Q quotient digit, R remainder), then =answer
+                   /  long division, per digit of a: current=Q[Q*b]R, all least significant digit first
+  cot_div_<layout> cot with another division layout (unpadded, fixed, product, table, borrow, check); check guesses
+                   each quotient digit and corrects it by one after two column-by-column checks (`_check_step`)
 """
 
 import re
@@ -23,7 +25,7 @@ import re
 OPERATIONS = ("+", "-", "*", "/")
 # Ways to write each step of a long division: as cot_div_<layout>, a format that is `cot` for + - * and writes division
 # with that layout; `cot` itself writes division with DIVISION_LAYOUT (the one measured best, see the README).
-DIVISION_LAYOUTS = ("unpadded", "fixed", "product", "table", "borrow")
+DIVISION_LAYOUTS = ("unpadded", "fixed", "product", "table", "borrow", "check")
 DIVISION_LAYOUT = "product"  # measured best of the four (README, "The calculator")
 # The same for subtraction: cot_sub_<layout>.
 SUBTRACTION_LAYOUTS = ("sign", "complement")
@@ -187,20 +189,51 @@ def _sum_cot(a_text: str, b: int, reverse: bool, pad_width: int | None = None) -
     return "+".join(terms)
 
 
-def _long_division_cot(a_text: str, b_text: str, layout: str) -> str:
+def quotient_digits(a_text: str, b: int) -> list[int]:
+    """The quotient digit of each step of a long division of a (as written, one step per digit) by b."""
+    return [int(ch) for ch in str(int(a_text) // b).zfill(len(a_text))]
+
+
+def _check_step(current: int, b: int, width: int, offset: int) -> str:
+    """A quotient digit written as a guess and checked: 'C=G[P]D[X]qrR' (all numbers least significant digit first,
+    C, P, D, X with `width` digits, R with width - 1). G = q + offset is the guess, P = G * b, D = C - P and X = D - b
+    when D >= 0, D + b when D < 0, both modulo 10^width (a negative number shows as a leading 9: |C - P| < 10^(width-1)
+    here, a non-negative D below 2b). Each is a column-by-column operation on numbers already written, so the only
+    non-local choice (q) becomes a guess that is then corrected: q = G - 1 if D < 0, G + 1 if X >= 0 (D >= b), else G;
+    R is D or X accordingly."""
+    q = current // b
+    guess = q + offset
+    if offset not in (-1, 0, 1) or not 0 <= guess <= 9:
+        raise ValueError(f"a guess must be the quotient digit {q} or one off it within 0..9, got offset {offset!r}")
+    low = current - guess * b
+    other = low - b if low >= 0 else low + b
+    modulus = 10**width
+    return (f"{_pad(current, width)[::-1]}={guess}[{_pad(guess * b, width)[::-1]}]{_pad(low % modulus, width)[::-1]}"
+            f"[{_pad(other % modulus, width)[::-1]}]{q}r{_pad(current % b, width - 1)[::-1]}")
+
+
+def _long_division_cot(a_text: str, b_text: str, layout: str, guess_offsets=None) -> str:
     """One step per digit of a: the running value `current` (remainder * 10 + the digit), its quotient digit q and
     remainder r. unpadded: 'current=qrr'; fixed: the same with current and r zero-padded to b's width + 1 and b's width
     (a fixed position for every digit); product: current, q, q * b in brackets and r, each number written least
-    significant digit first, so r = current - q * b is a column-by-column subtraction."""
+    significant digit first, so r = current - q * b is a column-by-column subtraction; check: q guessed, then checked
+    and corrected by two column-by-column operations (`_check_step`; guess_offsets: each step's guess minus q, all 0
+    by default)."""
     b = int(b_text)
     width_current, width_r = len(b_text) + 1, len(b_text)  # current < 10 b, r < b
     steps, remainder = [], 0
+    if guess_offsets is not None:
+        if layout != "check" or len(guess_offsets) != len(a_text):
+            raise ValueError(f"guess_offsets need the check layout and one offset per digit of a ({len(a_text)}), "
+                             f"got {guess_offsets!r} with layout {layout!r}")
     if layout == "table":  # the multiples 1b ... 9b first (each the previous plus b): q is then a comparison
         steps = [_pad(k * b, width_current)[::-1] for k in range(1, 10)]
-    for ch in a_text:
+    for i, ch in enumerate(a_text):
         current = remainder * 10 + int(ch)
         digit, remainder = divmod(current, b)
-        if layout == "unpadded":
+        if layout == "check":
+            steps.append(_check_step(current, b, width_current, guess_offsets[i] if guess_offsets else 0))
+        elif layout == "unpadded":
             steps.append(f"{current}={digit}r{remainder}")
         elif layout == "fixed":
             steps.append(f"{_pad(current, width_current)}={digit}r{_pad(remainder, width_r)}")
@@ -222,12 +255,16 @@ def division_layout(fmt: str) -> str:
     return fmt.removeprefix("cot_div_") if fmt.startswith("cot_div_") else DIVISION_LAYOUT
 
 
-def make_completion(a: int, op: str, b: int, fmt: str = "plain", pad_width: int | str | None = None) -> str:
-    """The text the model must produce after the prompt's '='."""
+def make_completion(a: int, op: str, b: int, fmt: str = "plain", pad_width: int | str | None = None,
+                    guess_offsets=None) -> str:
+    """The text the model must produce after the prompt's '='. guess_offsets (the check division layout only): each
+    step's written guess minus its quotient digit (-1, 0 or 1), for training traces that show a correction."""
     check_problem(a, op, b)
     check_format(fmt, op)
     pad_width = resolve_pad_width(a, b, pad_width)
     answer = answer_string(a, op, b, pad_width)
+    if guess_offsets is not None and (op != "/" or not fmt.startswith("cot") or division_layout(fmt) != "check"):
+        raise ValueError(f"guess_offsets are for division in the check layout (cot_div_check), not {op!r} in {fmt!r}")
     if fmt == "plain":
         return answer
     if fmt == "reversed":
@@ -242,15 +279,16 @@ def make_completion(a: int, op: str, b: int, fmt: str = "plain", pad_width: int 
     elif op == "-":
         steps_text = _subtraction_cot(a_text, b_text, subtraction_layout(fmt))
     else:
-        steps_text = _long_division_cot(a_text, b_text, division_layout(fmt))
+        steps_text = _long_division_cot(a_text, b_text, division_layout(fmt), guess_offsets)
     return f"{steps_text}={answer}"
 
 
-def make_trace(a: int, op: str, b: int, fmt: str = "plain", pad_width: int | str | None = None) -> tuple[str, str]:
+def make_trace(a: int, op: str, b: int, fmt: str = "plain", pad_width: int | str | None = None,
+               guess_offsets=None) -> tuple[str, str]:
     """(prompt, completion) for one problem, e.g. make_trace(1, '+', 9, 'reversed') == ('1+9=', '01');
     pad_width: None, a width for every problem (zero_pad), or "longer" (each problem padded to its longer operand:
     make_trace(7, '+', 45, 'reversed', 'longer') == ('07+45=', '250'))."""
-    return make_prompt(a, op, b, pad_width), make_completion(a, op, b, fmt, pad_width)
+    return make_prompt(a, op, b, pad_width), make_completion(a, op, b, fmt, pad_width, guess_offsets)
 
 
 def final_answer_text(completion: str, fmt: str) -> str:
@@ -301,6 +339,8 @@ def max_completion_length(op: str, fmt: str, max_digits: int) -> int:
         return d * (3 * d + 6) + (d - 1) + 1 + answer
     if layout == "borrow":  # "current=Q[P]" then a digit and a borrow per column of current: d + 1, 1, 1, 1, d + 1,
         return d * (4 * d + 8) + (d - 1) + 1 + answer  # 1, 2 (d + 1)
+    if layout == "check":  # "C=G[P]D[X]qrR": d + 1, 1, 1, 1, d + 1, 1, d + 1, 1, d + 1, 1, 1, 1, d
+        return d * (5 * d + 12) + (d - 1) + 1 + answer
     if layout == "table":  # nine multiples of d + 1 digits and their ";", then the product layout's steps
         return 9 * (d + 2) + d * (3 * d + 6) + (d - 1) + 1 + answer
     # "current=QrR" per digit of a; at step j (0-based) current and R are at most j + 1 digits: sum of 2(j+1) + 3

@@ -10,7 +10,8 @@ import re
 from dataclasses import dataclass
 
 PROMPT_PATTERN = re.compile(r"(\d+)([+\-*/])(\d+)=")
-DIVISION_FORMATS = ("cot_div_unpadded", "cot_div_fixed", "cot_div_product", "cot_div_table", "cot_div_borrow")
+DIVISION_FORMATS = ("cot_div_unpadded", "cot_div_fixed", "cot_div_product", "cot_div_table", "cot_div_borrow",
+                    "cot_div_check")
 SUBTRACTION_FORMATS = ("cot_sub_sign", "cot_sub_complement")
 # What "cot" means for division and subtraction; kept here (not imported from the writers), compared by a test.
 DIVISION_COT = "cot_div_product"
@@ -115,7 +116,15 @@ def _product_steps(a_text, b, reverse, width=None):
     return steps
 
 
-def _division_steps(a_text, b_text, fmt):
+def _written_guess(step: str | None) -> int | None:
+    """The guessed quotient digit of a check-layout step as written ('4300=5[...' -> 5), None if unreadable."""
+    head, sep, rest = (step or "").partition("=")
+    return int(rest[0]) if sep and rest[:1].isdigit() else None
+
+
+def _division_steps(a_text, b_text, fmt, written=()):
+    """Each step's expected text; for cot_div_check the step of the guess the completion wrote (`written`: its steps)
+    when that guess is the quotient digit or one off it, else the step of the right guess."""
     b = int(b_text)
     wide, narrow = len(b_text) + 1, len(b_text)
 
@@ -133,6 +142,15 @@ def _division_steps(a_text, b_text, fmt):
             steps.append(f"{current}={quotient}r{remainder}")
         elif fmt == "cot_div_fixed":
             steps.append(f"{fixed(current, wide)}={quotient}r{fixed(remainder, narrow)}")
+        elif fmt == "cot_div_check":
+            guess = _written_guess(written[len(steps)] if len(steps) < len(written) else None)
+            if guess is None or abs(guess - quotient) > 1:
+                guess = quotient
+            below = current - guess * b  # the guess's remainder; negative when the guess is too large
+            corrected = below + b if below < 0 else below - b
+            steps.append(f"{fixed(current, wide, True)}={guess}[{fixed(guess * b, wide, True)}]"
+                         f"{fixed(below % 10**wide, wide, True)}[{fixed(corrected % 10**wide, wide, True)}]"
+                         f"{quotient}r{fixed(remainder, narrow, True)}")
         elif fmt == "cot_div_borrow":
             # column i: the remainder's digit i and whether current's low i + 1 digits are below the product's
             # (that is the borrow out of column i), from the two numbers, not from a column loop
@@ -186,7 +204,7 @@ def _verdict_with(a_text, op, b_text, completion, fmt, product_width=None) -> Tr
     elif op == "*":
         expected_steps = _product_steps(a_text, b, reverse=fmt != "sum_cot", width=product_width)
     else:
-        expected_steps = _division_steps(a_text, b_text, fmt)
+        expected_steps = _division_steps(a_text, b_text, fmt, steps[:-1])
 
     num_steps = len(expected_steps) + 1
     first_error = None

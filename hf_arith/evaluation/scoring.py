@@ -6,7 +6,7 @@ from collections import Counter
 
 from ..batching import encode
 from ..data.suites import CELL_SIZE, division_case, suite_problems
-from ..data.traces import make_trace
+from ..data.traces import division_layout, make_trace
 from ..data.verify import verify_trace
 from .generation import generate_completions
 from .metrics import arith_metrics, breakdowns
@@ -21,6 +21,11 @@ def first_difference(prediction: str, reference: str) -> int:
     return min(len(prediction), len(reference))
 
 
+def has_guesses(fmt: str) -> bool:
+    """Whether `fmt` has more than one valid trace per problem (division's check layout: a guess one off, corrected)."""
+    return fmt.startswith("cot") and division_layout(fmt) == "check"
+
+
 def score_completions(prompts: list[str], completions: list, references: list[str], fmt: str,
                       problems: list[Problem] | None = None, train_keys: set | None = None,
                       num_examples: int = 5) -> dict:
@@ -32,11 +37,19 @@ def score_completions(prompts: list[str], completions: list, references: list[st
     texts = [c.text for c in completions]
     metrics = arith_metrics(texts, references, fmt=fmt)
     right = [t == r for t, r in zip(texts, references)]
-    metrics.update(breakdowns(prompts, right))
     # A trace equal to the reference is valid (the writers are checked against the verifier in the tests); only the
     # others are verified, which keeps a million-problem suite fast.
+    verdicts = {i: verify_trace(prompts[i], texts[i], fmt) for i, ok in enumerate(right) if not ok}
+    if has_guesses(fmt):
+        # A division that guessed one off and corrected it is a different trace from the reference (which guesses
+        # right) and just as right: exact match is then "every step valid and the answer right".
+        for i, verdict in verdicts.items():
+            right[i] = verdict.valid and verdict.answer_correct and completions[i].finished
+        metrics["exact_match"] = sum(right) / len(right)
+        metrics["corrected_guesses"] = sum(right[i] for i in verdicts)
+    metrics.update(breakdowns(prompts, right))
     wrong = [i for i, ok in enumerate(right) if not ok]
-    verdicts = {i: verify_trace(prompts[i], texts[i], fmt) for i in wrong}
+    verdicts = {i: verdicts[i] for i in wrong}
     n = len(prompts)
     metrics["verified_trace_valid"] = (sum(right) + sum(v.valid for v in verdicts.values())) / n
     metrics["verified_answer_correct"] = (sum(right) + sum(v.answer_correct for v in verdicts.values())) / n
