@@ -82,19 +82,7 @@ def division_case(a: int, b: int) -> list[str]:
 
 def _division_case_draws(rng: random.Random, case: str, d: int) -> Problem:
     """One division of the case, operands of 1..d digits (the lengths uniform, as in the cells)."""
-    def number(is_divisor):
-        lo, hi = distributions.operand_range(rng.randint(1, d), "/", is_divisor)
-        return rng.randint(lo, hi)
-
-    top = 10**d - 1
-    b = number(True)
-    if case == "a=b":
-        return "/", b, b
-    if case == "b=1":
-        return "/", number(False), 1
-    if case == "r=0":
-        return "/", b * rng.randint(0, top // b), b
-    return "/", b * rng.randint(0, (top - b + 1) // b) + b - 1, b  # r = b - 1
+    return ("/", *distributions.division_case_problem(rng, case, d))
 
 
 DIVISION_CASES = ("a=b", "b=1", "r=0", "r=b-1")
