@@ -378,17 +378,26 @@ def test_held_out_capacity_is_checked_before_generating(tmp_path):
     # the check layout: current, guess G (right here), G * 7, D = current - G * 7 and X = D - 7 (D >= 0) modulo 10^4,
     # then q and r: 3 - 0 = 3, 3 - 7 = -4 -> 9996; 34 - 28 = 6, 6 - 7 -> 9999; 65 - 63 = 2, 2 - 7 -> 9995
     ("cot_div_check", "3000=0[0000]3000[6999]0r300;4300=4[8200]6000[9999]4r600;5600=9[3600]2000[5999]9r200=049r002"),
+    # aligned: b = 007 shifted to 700 (written reversed, "007"), then every number times 100: current 300, 3400, 6500,
+    # 4 * 700 = 2800, remainders 300, 600, 200; the answer's remainder is r itself (2)
+    ("cot_div_product_aligned", "007;0030=0[0000]003;0043=4[0082]006;0056=9[0036]002=049r002"),
+    # the same for check: 300 - 0 = 300, 300 - 700 -> 9600; 3400 - 2800 = 600, 600 - 700 -> 9900; 6500 - 6300 = 200,
+    # 200 - 700 -> 9500
+    ("cot_div_check_aligned", "007;0030=0[0000]0030[0069]0r003;0043=4[0082]0060[0099]4r006;"
+                              "0056=9[0036]0020[0059]9r002=049r002"),
 ])
 def test_division_layouts(fmt, expected):
     assert make_trace(345, "/", 7, fmt, pad_width=3) == ("345/007=", expected)
-    table = 9 if fmt == "cot_div_table" else 0  # steps before the first digit's
+    table = 9 if fmt == "cot_div_table" else 1 if fmt.endswith("_aligned") else 0  # steps before the first digit's
     verdict = verify_trace("345/007=", expected, fmt)
     assert verdict.valid and verdict.num_steps == 4 + table
     wrong_digit = expected.replace("=4", "=5", 1)  # the second quotient digit
     assert verify_trace("345/007=", wrong_digit, fmt).first_error_step == 1 + table
-    if table:
+    if table == 9:
         wrong_multiple = expected.replace("8200;", "8300;", 1)  # 4 * 7 written as 38
         assert verify_trace("345/007=", wrong_multiple, fmt).first_error_step == 3
+    if table == 1:  # the shifted divisor is a step of its own: written unshifted, it is the first wrong one
+        assert verify_trace("345/007=", "700" + expected[3:], fmt).first_error_step == 0
     assert make_completion(12, "+", 3, fmt) == make_completion(12, "+", 3, "cot")  # + - x are cot's
 
 
@@ -446,18 +455,20 @@ def test_the_check_layout_corrects_a_guess_one_off_either_way():
     assert completion == "1000=1[0010]1099[1000]0r100;0100=1[0010]0199[0100]0r010;0010=0[0000]0010[0000]1r000=001r000"
 
 
-@given(st.integers(0, 999), st.integers(1, 999), st.booleans(), st.randoms())
+@given(st.integers(0, 999), st.integers(1, 999), st.booleans(), st.randoms(),
+       st.sampled_from(["cot_div_check", "cot_div_check_aligned"]))
 @settings(max_examples=300)
-def test_check_layout_writer_agrees_with_the_verifier_for_any_allowed_guess(a, b, padded, rng):
+def test_check_layout_writer_agrees_with_the_verifier_for_any_allowed_guess(a, b, padded, rng, fmt):
     from hf_arith.data.traces import quotient_digits
 
     pad = 3 if padded else None
-    a_text = make_trace(a, "/", b, "cot_div_check", pad)[0].partition("/")[0]
+    a_text = make_trace(a, "/", b, fmt, pad)[0].partition("/")[0]
     offsets = tuple(rng.choice([o for o in (-1, 0, 1) if 0 <= q + o <= 9]) for q in quotient_digits(a_text, b))
-    prompt, completion = make_trace(a, "/", b, "cot_div_check", pad, guess_offsets=offsets)
-    verdict = verify_trace(prompt, completion, "cot_div_check")
+    prompt, completion = make_trace(a, "/", b, fmt, pad, guess_offsets=offsets)
+    verdict = verify_trace(prompt, completion, fmt)
     assert verdict.valid and completion.endswith("=" + answer_string(a, "/", b, pad))
-    assert [int(step.partition("=")[2][0]) for step in completion.split(";")] == [
+    steps = completion.split(";")[1 if fmt.endswith("_aligned") else 0:]  # aligned: the shifted b first
+    assert [int(step.partition("=")[2][0]) for step in steps] == [
         q + o for q, o in zip(quotient_digits(a_text, b), offsets)]
 
 
@@ -467,26 +478,30 @@ def test_check_layout_writer_agrees_with_the_verifier_for_any_allowed_guess(a, b
     (lambda: make_trace(345, "/", 7, "cot_div_check", 3, guess_offsets=(0, 0)), "one offset per digit"),
     (lambda: make_trace(345, "/", 7, "cot", 3, guess_offsets=(0, 0, 0)), "check layout"),
     (lambda: make_trace(345, "+", 7, "cot_div_check", 3, guess_offsets=(0, 0, 0)), "check layout"),
-    (lambda: data_preset("calc3", division_guess_noise=0.2), "needs division in the check layout"),
+    (lambda: data_preset("calc3", division_guess_noise=0.2), "needs division in a check layout"),
     (lambda: data_preset("calc3", format="cot_div_check", division_guess_noise=1.5), "[0, 1], got 1.5"),
+    (lambda: data_preset("calc3", format="cot_div_product_aligned", division_guess_noise=0.2), "check layout"),
+    (lambda: make_trace(345, "/", 7, "cot_div_product_aligned", 3, guess_offsets=(0, 0, 0)), "check layout"),
 ])
 def test_guesses_outside_the_check_layout_raise(call, fragment):
     with pytest.raises(ValueError, match=re.escape(fragment)):
         call()
 
 
-def test_guess_noise_is_the_share_the_settings_say_in_training_only(tmp_path):
+@pytest.mark.parametrize("fmt", ["cot_div_check", "cot_div_check_aligned"])
+def test_guess_noise_is_the_share_the_settings_say_in_training_only(tmp_path, fmt):
     from hf_arith.data.traces import quotient_digits
 
-    data = load_arithmetic_traces("calc3", cache_dir=str(tmp_path), operations="/", format="cot_div_check",
+    data = load_arithmetic_traces("calc3", cache_dir=str(tmp_path), operations="/", format=fmt,
                                   zero_pad=True, division_guess_noise=0.3, train_size=4000, validation_size=300,
                                   test_size=300)
     counts = {}
     for split in data:
         off = total = 0
         for row in data[split]:
-            assert verify_trace(row["prompt"], row["completion"], "cot_div_check").valid
-            written = [int(step.partition("=")[2][0]) for step in row["completion"].split(";")]
+            assert verify_trace(row["prompt"], row["completion"], fmt).valid
+            steps = row["completion"].split(";")[1 if fmt.endswith("_aligned") else 0:]  # aligned: b shifted first
+            written = [int(step.partition("=")[2][0]) for step in steps]
             right = quotient_digits(row["prompt"].partition("/")[0], int(row["b"]))
             off += sum(w != q for w, q in zip(written, right))
             total += len(right)

@@ -165,18 +165,21 @@ def test_division_cases_and_the_worst_cell():
     assert worst_cell(metrics) == {"operation": "+", "cell": "1x1", "exact_match": 0.5}
 
 
-def test_a_corrected_guess_counts_as_right_and_a_wrong_step_does_not():
+@pytest.mark.parametrize("fmt, last_step", [("cot_div_check", "6r200=006r002"),
+                                            ("cot_div_check_aligned", "6r002=006r002")])
+def test_a_corrected_guess_counts_as_right_and_a_wrong_step_does_not(fmt, last_step):
     from hf_arith.data.traces import make_trace
     from hf_arith.evaluation.generation import Completion
     from hf_arith.evaluation.scoring import score_completions
 
     problems = [("/", 345, 7), ("/", 100, 100), ("/", 20, 3)]
-    traces = [make_trace(a, op, b, "cot_div_check", 3) for op, a, b in problems]
+    traces = [make_trace(a, op, b, fmt, 3) for op, a, b in problems]
     prompts, references = [p for p, _ in traces], [c for _, c in traces]
-    corrected = make_trace(345, "/", 7, "cot_div_check", 3, guess_offsets=(0, 1, -1))[1]  # valid, not the reference
-    wrong_step = references[2].replace("6r200=006r002", "7r200=007r002")  # a check that says 6, then 7 written
+    corrected = make_trace(345, "/", 7, fmt, 3, guess_offsets=(0, 1, -1))[1]  # valid, not the reference
+    assert references[2].endswith(last_step)
+    wrong_step = references[2].replace(last_step, last_step.replace("6", "7"))  # a check that says 6, then 7 written
     completions = [Completion(corrected, True), Completion(references[1], True), Completion(wrong_step, True)]
-    metrics = score_completions(prompts, completions, references, "cot_div_check", problems)
+    metrics = score_completions(prompts, completions, references, fmt, problems)
     assert corrected != references[0] and metrics["exact_match"] == 2 / 3 and metrics["corrected_guesses"] == 1
     assert metrics["by_operation_digits"]["/"] == {"3x1": 1.0, "3x3": 1.0, "2x1": 0.0}
     assert [w["prompt"] for w in metrics["wrong_examples"]] == ["020/003="]

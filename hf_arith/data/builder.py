@@ -125,8 +125,8 @@ class ArithmeticTraces(datasets.ArrowBasedBuilder):
 
 
 def guess_offsets(rng: random.Random, a: int, b: int, pad_width, noise: float) -> tuple[int, ...]:
-    """Per step of a cot_div_check division: 0 (the right guess), or with probability `noise` one off it, too large
-    or too small with equal chance where the digit allows (a quotient digit 9 can only be guessed 8, 0 only 1)."""
+    """Per step of a cot_div_check(_aligned) division: 0 (the right guess), or with probability `noise` one off it, too
+    large or too small with equal chance where the digit allows (a quotient digit 9 can only be guessed 8, 0 only 1)."""
     a_text = make_prompt(a, "/", b, pad_width).partition("/")[0]
     offsets = []
     for q in quotient_digits(a_text, b):

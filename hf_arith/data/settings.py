@@ -5,7 +5,7 @@ from dataclasses import dataclass, field, fields
 
 from .distributions import DISTRIBUTIONS, Mixture, parse_weights
 from .problems import HELD_OUT_CELL_SHARE, held_out_capacity, problem_space_size
-from .traces import FORMATS, OPERATIONS, PAD_TO_LONGER, check_format, division_layout
+from .traces import FORMATS, GUESS_LAYOUTS, OPERATIONS, PAD_TO_LONGER, check_format, division_layout
 
 
 def check_int(name: str, value, minimum: int) -> None:
@@ -44,9 +44,9 @@ class ArithmeticDataSettings:
         "help": "relative frequency of each operation in training and validation, e.g. '+:1,-:2,*:2,/:4' "
                 "(empty: equal)"})
     division_guess_noise: float = field(default=0.0, metadata={
-        "help": "cot_div_check only: the share of training division steps whose written quotient-digit guess is one "
-                "off (half too large, half too small, where 0..9 allows), so the traces show the check correcting "
-                "it; validation and test traces always guess right"})
+        "help": "cot_div_check and cot_div_check_aligned only: the share of training division steps whose written "
+                "quotient-digit guess is one off (half too large, half too small, where 0..9 allows), so the traces "
+                "show the check correcting it; validation and test traces always guess right"})
 
     def validate(self) -> None:
         """Raises ValueError naming the bad value; checks the sizes against the problem space before any work."""
@@ -75,9 +75,10 @@ class ArithmeticDataSettings:
         if isinstance(noise, bool) or not isinstance(noise, (int, float)) or not 0 <= noise <= 1:
             raise ValueError(f"division_guess_noise must be a number in [0, 1], got {noise!r}")
         if noise and ("/" not in self.operations or not self.format.startswith("cot")
-                      or division_layout(self.format) != "check"):
-            raise ValueError(f"division_guess_noise={noise!r} needs division in the check layout (format "
-                             f"cot_div_check), got operations={self.operations!r}, format={self.format!r}")
+                      or division_layout(self.format) not in GUESS_LAYOUTS):
+            raise ValueError(f"division_guess_noise={noise!r} needs division in a check layout (format "
+                             f"cot_div_check or cot_div_check_aligned), got operations={self.operations!r}, "
+                             f"format={self.format!r}")
         self.train_sampler()  # parses train_mix and operation_weights: ValueError naming a bad entry
         space = problem_space_size(self.operations, self.min_digits, self.max_digits)
         total = self.train_size + self.validation_size + self.test_size

@@ -16,8 +16,10 @@ Formats (completion shown for 345+678 / 386*273):
                       for a negative result the columns are those of b-a
                    *  reverse_sum_cot (each partial product is one digit times b, each running sum one addition)
                    /  long division, per digit of a: current=Q[Q*b]R, all least significant digit first
-  cot_div_<layout> cot with another division layout (unpadded, fixed, product, table, borrow, check); check guesses
-                   each quotient digit and corrects it by one after two column-by-column checks (`_check_step`)
+  cot_div_<layout> cot with another division layout (unpadded, fixed, product, table, borrow, check, product_aligned,
+                   check_aligned); check guesses each quotient digit and corrects it by one after two column-by-column
+                   checks (`_check_step`); *_aligned write b shifted to b's full width first and every step's numbers
+                   shifted with it, so b's leading digit is at the same column for every divisor length
 """
 
 import re
@@ -25,7 +27,9 @@ import re
 OPERATIONS = ("+", "-", "*", "/")
 # Ways to write each step of a long division: as cot_div_<layout>, a format that is `cot` for + - * and writes division
 # with that layout; `cot` itself writes division with DIVISION_LAYOUT (the one measured best, see the README).
-DIVISION_LAYOUTS = ("unpadded", "fixed", "product", "table", "borrow", "check")
+DIVISION_LAYOUTS = ("unpadded", "fixed", "product", "table", "borrow", "check", "product_aligned", "check_aligned")
+# Layouts whose steps write a guess of the quotient digit that may be one off (and then correct it).
+GUESS_LAYOUTS = ("check", "check_aligned")
 DIVISION_LAYOUT = "product"  # measured best of the four (README, "The calculator")
 # The same for subtraction: cot_sub_<layout>.
 SUBTRACTION_LAYOUTS = ("sign", "complement")
@@ -218,21 +222,29 @@ def _long_division_cot(a_text: str, b_text: str, layout: str, guess_offsets=None
     (a fixed position for every digit); product: current, q, q * b in brackets and r, each number written least
     significant digit first, so r = current - q * b is a column-by-column subtraction; check: q guessed, then checked
     and corrected by two column-by-column operations (`_check_step`; guess_offsets: each step's guess minus q, all 0
-    by default)."""
+    by default). product_aligned, check_aligned: first b * 10^z (z = b's leading zeros in b_text), then the steps of
+    product or check with current, b and r all multiplied by 10^z (q is unchanged): b's leading digit is then at the
+    top column whatever its length, so choosing q is one function of the top columns for 1-, 2- and 3-digit
+    divisors (normalized long division); the final answer's remainder is r itself."""
     b = int(b_text)
     width_current, width_r = len(b_text) + 1, len(b_text)  # current < 10 b, r < b
     steps, remainder = [], 0
+    base = layout.removesuffix("_aligned")
+    shift = 10 ** (len(b_text) - len(str(b))) if layout.endswith("_aligned") else 1
     if guess_offsets is not None:
-        if layout != "check" or len(guess_offsets) != len(a_text):
-            raise ValueError(f"guess_offsets need the check layout and one offset per digit of a ({len(a_text)}), "
+        if layout not in GUESS_LAYOUTS or len(guess_offsets) != len(a_text):
+            raise ValueError(f"guess_offsets need a check layout and one offset per digit of a ({len(a_text)}), "
                              f"got {guess_offsets!r} with layout {layout!r}")
     if layout == "table":  # the multiples 1b ... 9b first (each the previous plus b): q is then a comparison
         steps = [_pad(k * b, width_current)[::-1] for k in range(1, 10)]
+    if layout.endswith("_aligned"):
+        steps = [_pad(b * shift, width_r)[::-1]]
     for i, ch in enumerate(a_text):
         current = remainder * 10 + int(ch)
         digit, remainder = divmod(current, b)
-        if layout == "check":
-            steps.append(_check_step(current, b, width_current, guess_offsets[i] if guess_offsets else 0))
+        if base == "check":
+            steps.append(_check_step(current * shift, b * shift, width_current,
+                                     guess_offsets[i] if guess_offsets else 0))
         elif layout == "unpadded":
             steps.append(f"{current}={digit}r{remainder}")
         elif layout == "fixed":
@@ -245,9 +257,9 @@ def _long_division_cot(a_text: str, b_text: str, layout: str, guess_offsets=None
                 borrow = int(difference < 0)
                 columns.append(f"{difference + 10 * borrow}{borrow}")
             steps.append(f"{top}={digit}[{product}]{''.join(columns)}")
-        else:  # product, table
-            steps.append(f"{_pad(current, width_current)[::-1]}={digit}[{_pad(digit * b, width_current)[::-1]}]"
-                         f"{_pad(remainder, width_r)[::-1]}")
+        else:  # product, product_aligned, table
+            steps.append(f"{_pad(current * shift, width_current)[::-1]}={digit}"
+                         f"[{_pad(digit * b * shift, width_current)[::-1]}]{_pad(remainder * shift, width_r)[::-1]}")
     return ";".join(steps)
 
 
@@ -263,8 +275,10 @@ def make_completion(a: int, op: str, b: int, fmt: str = "plain", pad_width: int 
     check_format(fmt, op)
     pad_width = resolve_pad_width(a, b, pad_width)
     answer = answer_string(a, op, b, pad_width)
-    if guess_offsets is not None and (op != "/" or not fmt.startswith("cot") or division_layout(fmt) != "check"):
-        raise ValueError(f"guess_offsets are for division in the check layout (cot_div_check), not {op!r} in {fmt!r}")
+    if guess_offsets is not None and (op != "/" or not fmt.startswith("cot")
+                                      or division_layout(fmt) not in GUESS_LAYOUTS):
+        raise ValueError(f"guess_offsets are for division in a check layout (cot_div_check, cot_div_check_aligned), "
+                         f"not {op!r} in {fmt!r}")
     if fmt == "plain":
         return answer
     if fmt == "reversed":
@@ -333,6 +347,8 @@ def max_completion_length(op: str, fmt: str, max_digits: int) -> int:
     if op == "-":  # sign, then "x-y-b=BD" per column
         return 1 + 8 * d + (d - 1) + 1 + answer
     layout = division_layout(fmt)
+    if layout.endswith("_aligned"):  # b shifted and its ";" first, then the steps of the base layout
+        return d + 1 + max_completion_length(op, f"cot_div_{layout.removesuffix('_aligned')}", max_digits)
     if layout == "fixed":  # "current=QrR": d + 1, 1, 1, 1, d characters per digit of a
         return d * (2 * d + 4) + (d - 1) + 1 + answer
     if layout == "product":  # "current=Q[P]R": d + 1, 1, 1, 1, d + 1, 1, d

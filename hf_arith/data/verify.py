@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 PROMPT_PATTERN = re.compile(r"(\d+)([+\-*/])(\d+)=")
 DIVISION_FORMATS = ("cot_div_unpadded", "cot_div_fixed", "cot_div_product", "cot_div_table", "cot_div_borrow",
-                    "cot_div_check")
+                    "cot_div_check", "cot_div_product_aligned", "cot_div_check_aligned")
 SUBTRACTION_FORMATS = ("cot_sub_sign", "cot_sub_complement")
 # What "cot" means for division and subtraction; kept here (not imported from the writers), compared by a test.
 DIVISION_COT = "cot_div_product"
@@ -123,8 +123,9 @@ def _written_guess(step: str | None) -> int | None:
 
 
 def _division_steps(a_text, b_text, fmt, written=()):
-    """Each step's expected text; for cot_div_check the step of the guess the completion wrote (`written`: its steps)
-    when that guess is the quotient digit or one off it, else the step of the right guess."""
+    """Each step's expected text; for cot_div_check(_aligned) the step of the guess the completion wrote (`written`:
+    its steps) when that guess is the quotient digit or one off it, else the step of the right guess. The _aligned
+    formats: b * 10^z first (z: b's leading zeros as written), then every number of a step times 10^z."""
     b = int(b_text)
     wide, narrow = len(b_text) + 1, len(b_text)
 
@@ -133,8 +134,12 @@ def _division_steps(a_text, b_text, fmt, written=()):
         return text[::-1] if reverse else text
 
     steps, remainder = [], 0
+    aligned = fmt.endswith("_aligned")
+    scale = 10 ** (len(b_text) - len(str(b))) if aligned else 1
     if fmt == "cot_div_table":
         steps = [fixed(k * b, wide, True) for k in range(1, 10)]
+    if aligned:
+        steps = [fixed(b * scale, narrow, True)]
     for ch in a_text:
         current = remainder * 10 + int(ch)
         quotient, remainder = current // b, current % b
@@ -142,15 +147,17 @@ def _division_steps(a_text, b_text, fmt, written=()):
             steps.append(f"{current}={quotient}r{remainder}")
         elif fmt == "cot_div_fixed":
             steps.append(f"{fixed(current, wide)}={quotient}r{fixed(remainder, narrow)}")
-        elif fmt == "cot_div_check":
+        elif fmt in ("cot_div_check", "cot_div_check_aligned"):
             guess = _written_guess(written[len(steps)] if len(steps) < len(written) else None)
             if guess is None or abs(guess - quotient) > 1:
                 guess = quotient
-            below = current - guess * b  # the guess's remainder; negative when the guess is too large
+            # in units of 10^z: the guess's remainder (negative when the guess is too large) and the corrected one
+            below = current - guess * b
             corrected = below + b if below < 0 else below - b
-            steps.append(f"{fixed(current, wide, True)}={guess}[{fixed(guess * b, wide, True)}]"
-                         f"{fixed(below % 10**wide, wide, True)}[{fixed(corrected % 10**wide, wide, True)}]"
-                         f"{quotient}r{fixed(remainder, narrow, True)}")
+            steps.append(f"{fixed(current * scale, wide, True)}={guess}[{fixed(guess * b * scale, wide, True)}]"
+                         f"{fixed(below * scale % 10**wide, wide, True)}"
+                         f"[{fixed(corrected * scale % 10**wide, wide, True)}]"
+                         f"{quotient}r{fixed(remainder * scale, narrow, True)}")
         elif fmt == "cot_div_borrow":
             # column i: the remainder's digit i and whether current's low i + 1 digits are below the product's
             # (that is the borrow out of column i), from the two numbers, not from a column loop
@@ -159,8 +166,8 @@ def _division_steps(a_text, b_text, fmt, written=()):
                               for i in range(wide))
             steps.append(f"{fixed(current, wide, True)}={quotient}[{fixed(product, wide, True)}]{columns}")
         else:
-            steps.append(f"{fixed(current, wide, True)}={quotient}[{fixed(quotient * b, wide, True)}]"
-                         f"{fixed(remainder, narrow, True)}")
+            steps.append(f"{fixed(current * scale, wide, True)}={quotient}[{fixed(quotient * b * scale, wide, True)}]"
+                         f"{fixed(remainder * scale, narrow, True)}")
     return steps
 
 

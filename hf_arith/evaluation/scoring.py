@@ -6,7 +6,7 @@ from collections import Counter
 
 from ..batching import encode
 from ..data.suites import CELL_SIZE, division_case, suite_problems
-from ..data.traces import division_layout, make_trace
+from ..data.traces import GUESS_LAYOUTS, division_layout, make_trace
 from ..data.verify import verify_trace
 from .generation import generate_completions
 from .metrics import arith_metrics, breakdowns
@@ -22,8 +22,8 @@ def first_difference(prediction: str, reference: str) -> int:
 
 
 def has_guesses(fmt: str) -> bool:
-    """Whether `fmt` has more than one valid trace per problem (division's check layout: a guess one off, corrected)."""
-    return fmt.startswith("cot") and division_layout(fmt) == "check"
+    """Whether `fmt` has more than one valid trace per problem (the check layouts of ÷: a guess one off, corrected)."""
+    return fmt.startswith("cot") and division_layout(fmt) in GUESS_LAYOUTS
 
 
 def score_completions(prompts: list[str], completions: list, references: list[str], fmt: str,
