@@ -241,7 +241,9 @@ def test_console_script_one_line_for_os_errors(tmp_path):
                            "--corpus_file", str(corpus), "--output_dir", str(tmp_path / "o")],
                           capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert done.returncode == 2 and "cannot be read as UTF-8 text" in done.stderr
-    assert len(done.stderr.strip().splitlines()) == 1
+    # one line for the error; on a transformers newer than hf_arith was tested on, compat's one-line note comes first
+    errors = [line for line in done.stderr.strip().splitlines() if not line.startswith("hf-arith: note: transformers")]
+    assert len(errors) == 1, done.stderr
 
 
 @pytest.mark.parametrize("fails", [False, True])
