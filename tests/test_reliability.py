@@ -217,6 +217,24 @@ def test_resume_takes_the_newest_complete_checkpoint(tmp_path):
     assert last_complete_checkpoint(str(tmp_path)) == str(tmp_path / "checkpoint-40")
 
 
+def test_resume_skips_a_checkpoint_cut_before_its_timing_file(tmp_path):
+    # SIGINT between the Trainer's trainer_state.json and hf_arith's on_save: checkpoint-40 has the Trainer's files but
+    # not the history; resuming from it would start the history at step 40 (a flaky slow test found it)
+    from hf_arith.training.callbacks import TIMING_FILE
+
+    for step, timed in ((20, True), (40, False)):
+        checkpoint = tmp_path / f"checkpoint-{step}"
+        checkpoint.mkdir()
+        (checkpoint / "model.safetensors").write_bytes(b"weights")
+        (checkpoint / "trainer_state.json").write_text("{}")
+        if timed:
+            (checkpoint / TIMING_FILE).write_text('{"history": [], "elapsed_s": 1.0, "seconds_to_target": null}')
+    assert last_complete_checkpoint(str(tmp_path)) == str(tmp_path / "checkpoint-20")
+    # a folder none of whose checkpoints has the file (another tool's checkpoints): the newest complete one
+    (tmp_path / "checkpoint-20" / TIMING_FILE).unlink()
+    assert last_complete_checkpoint(str(tmp_path)) == str(tmp_path / "checkpoint-40")
+
+
 def test_resuming_from_the_last_checkpoint_trains_no_step_more(trained, tmp_path):
     """A run killed in its final evaluation leaves its last checkpoint; resuming from it evaluates and writes the
     folder without training (the Trainer alone would train one step past max_steps)."""

@@ -42,9 +42,11 @@ class TargetAndTiming(TrainerCallback):
     def on_save(self, args, state, control, **kwargs):
         checkpoint = os.path.join(args.output_dir, f"checkpoint-{state.global_step}")
         if state.is_world_process_zero and os.path.isdir(checkpoint):
-            with open(os.path.join(checkpoint, TIMING_FILE), "w") as f:
+            path = os.path.join(checkpoint, TIMING_FILE)
+            with open(path + ".tmp", "w") as f:  # then renamed: an interruption never leaves half a file
                 json.dump({"history": self.history, "elapsed_s": self.elapsed(),
                            "seconds_to_target": self.seconds_to_target}, f)
+            os.replace(path + ".tmp", path)
 
     def on_train_begin(self, args, state, control, **kwargs):
         self.start = time.perf_counter()

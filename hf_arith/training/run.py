@@ -15,7 +15,7 @@ from ..hardware import hardware_description
 from ..loading import config_record, tokenizer_record
 from ..modeling_arith_gpt import ArithGPTForCausalLM
 from .arguments import ModelArguments, TrainSpec
-from .callbacks import TargetAndTiming, clock_schedule
+from .callbacks import TIMING_FILE, TargetAndTiming, clock_schedule
 from .checkpoints import check_resumable
 from .tasks import make_task
 
@@ -83,7 +83,11 @@ def last_complete_checkpoint(output_dir: str) -> str | None:
     steps = [(int(name.split("-")[1]), os.path.join(output_dir, name)) for name in os.listdir(output_dir)
              if name.startswith("checkpoint-") and name.split("-")[1].isdigit()]
     complete = [path for _, path in sorted(steps) if is_complete_checkpoint(path)]
-    return complete[-1] if complete else None
+    # hf_arith's timing file (the history and the clock) is written in on_save, after the Trainer's files: a
+    # checkpoint that has trainer_state.json but not it, where earlier ones have it, was cut in between, and resuming
+    # from it would drop the history before it
+    timed = [path for path in complete if os.path.isfile(os.path.join(path, TIMING_FILE))]
+    return (timed or complete)[-1] if complete else None
 
 
 def resolve_resume(spec: TrainSpec) -> str | None:
