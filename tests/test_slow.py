@@ -12,6 +12,8 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from hf_arith.training.callbacks import TIMING_FILE
+
 from .tiny import TINY
 
 pytestmark = pytest.mark.slow
@@ -49,8 +51,9 @@ def test_sigkill_then_resume_matches_an_uninterrupted_run(tmp_path):
     process = subprocess.Popen(_train_cmd(*steps, "--output_dir", str(crashed), "--data_cache_dir", cache),
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV)
     deadline = time.time() + 300
-    # trainer_state.json is written last: killing after it leaves a whole checkpoint (the folder alone may be partial)
-    while not (crashed / "checkpoint-40" / "trainer_state.json").exists() and process.poll() is None \
+    # hf_arith's timing file is written last (after the Trainer's trainer_state.json): killing after it leaves a whole
+    # checkpoint (the folder alone may be partial)
+    while not (crashed / "checkpoint-40" / TIMING_FILE).exists() and process.poll() is None \
             and time.time() < deadline:
         time.sleep(0.2)
     process.send_signal(signal.SIGKILL)
@@ -98,7 +101,7 @@ def test_sigint_prints_one_line_and_the_checkpoint_resumes_with_the_whole_histor
                                    preexec_fn=_sigint_as_a_terminal_delivers_it)
         inherited = (signal.getsignal(signal.SIGINT), signal.pthread_sigmask(signal.SIG_BLOCK, []))
         deadline = time.time() + 300
-        while not (out / "checkpoint-40" / "trainer_state.json").exists() and process.poll() is None \
+        while not (out / "checkpoint-40" / TIMING_FILE).exists() and process.poll() is None \
                 and time.time() < deadline:
             time.sleep(0.05)
         process.send_signal(signal.SIGINT)
