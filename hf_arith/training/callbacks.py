@@ -8,6 +8,8 @@ import time
 import torch
 from transformers import TrainerCallback
 
+from .artifacts import write_json
+
 TIMING_FILE = "hf_arith_timing.json"
 
 
@@ -42,11 +44,8 @@ class TargetAndTiming(TrainerCallback):
     def on_save(self, args, state, control, **kwargs):
         checkpoint = os.path.join(args.output_dir, f"checkpoint-{state.global_step}")
         if state.is_world_process_zero and os.path.isdir(checkpoint):
-            path = os.path.join(checkpoint, TIMING_FILE)
-            with open(path + ".tmp", "w") as f:  # then renamed: an interruption never leaves half a file
-                json.dump({"history": self.history, "elapsed_s": self.elapsed(),
-                           "seconds_to_target": self.seconds_to_target}, f)
-            os.replace(path + ".tmp", path)
+            write_json(os.path.join(checkpoint, TIMING_FILE), {  # renamed into place: never half a file
+                "history": self.history, "elapsed_s": self.elapsed(), "seconds_to_target": self.seconds_to_target})
 
     def on_train_begin(self, args, state, control, **kwargs):
         self.start = time.perf_counter()
