@@ -385,10 +385,17 @@ def test_held_out_capacity_is_checked_before_generating(tmp_path):
     # 200 - 700 -> 9500
     ("cot_div_check_aligned", "007;0030=0[0000]0030[0069]0r003;0043=4[0082]0060[0099]4r006;"
                               "0056=9[0036]0020[0059]9r002=049r002"),
+    # non-restoring: 7, 14, 28, 56 first (reversed, 4 digits); then per digit current, V1 = current - 56 and each next
+    # V = V -/+ 28, 14, 7 (- after a V >= 0, + after a negative one), modulo 10^5 (99978 is -22), then q and r.
+    # 34: -22, +28 -> 6, -14 -> -8, +7 -> -1: V >= 0 only at 28, so q = 4; r = -1 + 7 = 6.
+    # 65: 9, -28 -> -19, +14 -> -5, +7 -> 2: V >= 0 at 56 and 7, q = 9, r = 2.
+    ("cot_div_nonrestoring", "7000;4100;8200;6500;3000-74999+57999+98999+69999=0r300;"
+                             "4300-87999+60000-29999+99999=4r600;5600-90000-18999+59999+20000=9r200=049r002"),
 ])
 def test_division_layouts(fmt, expected):
     assert make_trace(345, "/", 7, fmt, pad_width=3) == ("345/007=", expected)
-    table = 9 if fmt == "cot_div_table" else 1 if fmt.endswith("_aligned") else 0  # steps before the first digit's
+    # steps before the first digit's
+    table = {"cot_div_table": 9, "cot_div_nonrestoring": 4}.get(fmt, 1 if fmt.endswith("_aligned") else 0)
     verdict = verify_trace("345/007=", expected, fmt)
     assert verdict.valid and verdict.num_steps == 4 + table
     wrong_digit = expected.replace("=4", "=5", 1)  # the second quotient digit
@@ -435,6 +442,35 @@ def test_the_borrow_layout_marks_each_borrow_and_a_too_large_quotient_digit():
     # the remainder's tens digit written without its borrow: the step is wrong, the steps before are right
     wrong = completion.replace("40310000", "40300000")
     assert verify_trace(prompt, wrong, "cot_div_borrow").first_error_step == 2
+
+
+def test_the_nonrestoring_layout_decides_each_bit_by_a_sign_and_a_tie_by_zero():
+    # 7 / 7 at its last step: 7 - 56 = -49, + 28 = -21, + 14 = -7, + 7 = 0 (zero is >= 0: the bit of 1 is set)
+    prompt, completion = make_trace(7, "/", 7, "cot_div_nonrestoring", 3)
+    assert completion.split(";")[-1] == "7000-15999+97999+39999+00000=1r000=001r000"
+    assert verify_trace(prompt, completion, "cot_div_nonrestoring").valid
+    # a sign that does not follow the V before it (subtracting after a negative V) is the wrong step
+    prompt, completion = make_trace(345, "/", 7, "cot_div_nonrestoring", 3)
+    wrong_sign = completion.replace("4300-87999+60000", "4300-87999-60000", 1)
+    assert verify_trace(prompt, wrong_sign, "cot_div_nonrestoring").first_error_step == 5
+    # a multiple written wrong (2 * 7 as 15) is the first wrong step even if the digits after it are right
+    assert verify_trace(prompt, completion.replace("4100;", "5100;", 1), "cot_div_nonrestoring").first_error_step == 1
+    # unpadded: the widths follow b's (current 2 digits, V 3): 999 / 1, 9 - 8 = 1, 1 - 4 = -3 (997), -3 + 2 = -1,
+    # -1 + 1 = 0: bits 8 and 1, q = 9
+    assert make_completion(999, "/", 1, "cot_div_nonrestoring").split(";")[4] == "90-100-799+999+000=9r0"
+
+
+@given(st.integers(0, 999), st.integers(1, 999), st.booleans())
+@settings(max_examples=300)
+def test_nonrestoring_bits_make_the_quotient_digit(a, b, padded):
+    # read back from the text alone: each digit step's sign digits (a leading 9 is negative) give q = 8.. + 1 bits
+    prompt, completion = make_trace(a, "/", b, "cot_div_nonrestoring", 3 if padded else None)
+    assert verify_trace(prompt, completion, "cot_div_nonrestoring").valid
+    quotient = ""
+    for step in completion.rpartition("=")[0].split(";")[4:]:
+        tries = re.findall(r"[-+](\d+)", step.partition("=")[0])
+        quotient += str(sum(m for m, v in zip((8, 4, 2, 1), tries) if v[-1] != "9"))
+    assert int(quotient) == a // b
 
 
 def test_the_check_layout_corrects_a_guess_one_off_either_way():

@@ -17,9 +17,10 @@ Formats (completion shown for 345+678 / 386*273):
                    *  reverse_sum_cot (each partial product is one digit times b, each running sum one addition)
                    /  long division, per digit of a: current=Q[Q*b]R, all least significant digit first
   cot_div_<layout> cot with another division layout (unpadded, fixed, product, table, borrow, check, product_aligned,
-                   check_aligned); check guesses each quotient digit and corrects it by one after two column-by-column
-                   checks (`_check_step`); *_aligned write b shifted to b's full width first and every step's numbers
-                   shifted with it, so b's leading digit is at the same column for every divisor length
+                   check_aligned, nonrestoring); check guesses each quotient digit and corrects it by one after two
+                   column-by-column checks (`_check_step`); *_aligned write b shifted to b's full width first and every
+                   step's numbers shifted with it, so b's leading digit is at the same column for every divisor length;
+                   nonrestoring finds each quotient digit bit by bit with no guess (`_nonrestoring_step`)
 """
 
 import re
@@ -27,7 +28,8 @@ import re
 OPERATIONS = ("+", "-", "*", "/")
 # Ways to write each step of a long division: as cot_div_<layout>, a format that is `cot` for + - * and writes division
 # with that layout; `cot` itself writes division with DIVISION_LAYOUT (the one measured best, see the README).
-DIVISION_LAYOUTS = ("unpadded", "fixed", "product", "table", "borrow", "check", "product_aligned", "check_aligned")
+DIVISION_LAYOUTS = ("unpadded", "fixed", "product", "table", "borrow", "check", "product_aligned", "check_aligned",
+                    "nonrestoring")
 # Layouts whose steps write a guess of the quotient digit that may be one off (and then correct it).
 GUESS_LAYOUTS = ("check", "check_aligned")
 DIVISION_LAYOUT = "product"  # measured best of the four (README, "The calculator")
@@ -216,6 +218,27 @@ def _check_step(current: int, b: int, width: int, offset: int) -> str:
             f"[{_pad(other % modulus, width)[::-1]}]{q}r{_pad(current % b, width - 1)[::-1]}")
 
 
+# The binary weights of a quotient digit's bits, largest first: 8 + 4 + 2 + 1 covers 0..9.
+NONRESTORING_MULTIPLES = (8, 4, 2, 1)
+
+
+def _nonrestoring_step(current: int, b: int, width: int) -> str:
+    """A quotient digit found bit by bit with no guess: 'C-V1sV2sV3sV4=qrR' (numbers least significant digit first; C
+    with `width` digits, each V with width + 1 modulo 10^(width + 1), so a negative one shows as a leading 9; R with
+    width - 1). V1 = C - 8b; then each sign s is '-' if the V before it is >= 0, else '+', and V(k+1) = Vk -/+ m b for
+    m = 4, 2, 1 (non-restoring division: adding m b back to a negative V and taking m b / 2 away in one step is the
+    same as restoring V and trying m b / 2). Bit k of q is Vk >= 0, so q = 8 [V1 >= 0] + 4 [V2 >= 0] + ...; r is V4,
+    plus b if V4 < 0. Every digit after C is one column of an addition or subtraction of numbers already written
+    (the multiples of b are the trace's first steps), and a running value equal to m b gives 0, not a borrow: the
+    comparison q = floor(C / b) is never made in one token."""
+    modulus, value, parts = 10 ** (width + 1), current, [_pad(current, width)[::-1]]
+    for k, multiple in enumerate(NONRESTORING_MULTIPLES):
+        subtract = k == 0 or value >= 0
+        value += -multiple * b if subtract else multiple * b
+        parts.append(("-" if subtract else "+") + _pad(value % modulus, width + 1)[::-1])
+    return "".join(parts) + f"={current // b}r{_pad(current % b, width - 1)[::-1]}"
+
+
 def _long_division_cot(a_text: str, b_text: str, layout: str, guess_offsets=None) -> str:
     """One step per digit of a: the running value `current` (remainder * 10 + the digit), its quotient digit q and
     remainder r. unpadded: 'current=qrr'; fixed: the same with current and r zero-padded to b's width + 1 and b's width
@@ -225,7 +248,8 @@ def _long_division_cot(a_text: str, b_text: str, layout: str, guess_offsets=None
     by default). product_aligned, check_aligned: first b * 10^z (z = b's leading zeros in b_text), then the steps of
     product or check with current, b and r all multiplied by 10^z (q is unchanged): b's leading digit is then at the
     top column whatever its length, so choosing q is one function of the top columns for 1-, 2- and 3-digit
-    divisors (normalized long division); the final answer's remainder is r itself."""
+    divisors (normalized long division); the final answer's remainder is r itself. nonrestoring: first b, 2b, 4b, 8b
+    (each reversed, b's width + 1 digits; each the one before doubled), then `_nonrestoring_step` per digit."""
     b = int(b_text)
     width_current, width_r = len(b_text) + 1, len(b_text)  # current < 10 b, r < b
     steps, remainder = [], 0
@@ -239,12 +263,16 @@ def _long_division_cot(a_text: str, b_text: str, layout: str, guess_offsets=None
         steps = [_pad(k * b, width_current)[::-1] for k in range(1, 10)]
     if layout.endswith("_aligned"):
         steps = [_pad(b * shift, width_r)[::-1]]
+    if layout == "nonrestoring":
+        steps = [_pad(m * b, width_current)[::-1] for m in reversed(NONRESTORING_MULTIPLES)]
     for i, ch in enumerate(a_text):
         current = remainder * 10 + int(ch)
         digit, remainder = divmod(current, b)
         if base == "check":
             steps.append(_check_step(current * shift, b * shift, width_current,
                                      guess_offsets[i] if guess_offsets else 0))
+        elif layout == "nonrestoring":
+            steps.append(_nonrestoring_step(current, b, width_current))
         elif layout == "unpadded":
             steps.append(f"{current}={digit}r{remainder}")
         elif layout == "fixed":
@@ -357,6 +385,8 @@ def max_completion_length(op: str, fmt: str, max_digits: int) -> int:
         return d * (4 * d + 8) + (d - 1) + 1 + answer  # 1, 2 (d + 1)
     if layout == "check":  # "C=G[P]D[X]qrR": d + 1, 1, 1, 1, d + 1, 1, d + 1, 1, d + 1, 1, 1, 1, d
         return d * (5 * d + 12) + (d - 1) + 1 + answer
+    if layout == "nonrestoring":  # b, 2b, 4b, 8b (d + 1 digits, ";"), then "C-V1sV2sV3sV4=qrR" per digit of a:
+        return 4 * (d + 2) + d * (6 * d + 16) + (d - 1) + 1 + answer  # d + 1, 4 (1 + d + 2), 1, 1, 1, d
     if layout == "table":  # nine multiples of d + 1 digits and their ";", then the product layout's steps
         return 9 * (d + 2) + d * (3 * d + 6) + (d - 1) + 1 + answer
     # "current=QrR" per digit of a; at step j (0-based) current and R are at most j + 1 digits: sum of 2(j+1) + 3

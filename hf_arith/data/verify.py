@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 PROMPT_PATTERN = re.compile(r"(\d+)([+\-*/])(\d+)=")
 DIVISION_FORMATS = ("cot_div_unpadded", "cot_div_fixed", "cot_div_product", "cot_div_table", "cot_div_borrow",
-                    "cot_div_check", "cot_div_product_aligned", "cot_div_check_aligned")
+                    "cot_div_check", "cot_div_product_aligned", "cot_div_check_aligned", "cot_div_nonrestoring")
 SUBTRACTION_FORMATS = ("cot_sub_sign", "cot_sub_complement")
 # What "cot" means for division and subtraction; kept here (not imported from the writers), compared by a test.
 DIVISION_COT = "cot_div_product"
@@ -140,6 +140,8 @@ def _division_steps(a_text, b_text, fmt, written=()):
         steps = [fixed(k * b, wide, True) for k in range(1, 10)]
     if aligned:
         steps = [fixed(b * scale, narrow, True)]
+    if fmt == "cot_div_nonrestoring":
+        steps = [fixed(k * b, wide, True) for k in (1, 2, 4, 8)]
     for ch in a_text:
         current = remainder * 10 + int(ch)
         quotient, remainder = current // b, current % b
@@ -158,6 +160,16 @@ def _division_steps(a_text, b_text, fmt, written=()):
                          f"{fixed(below * scale % 10**wide, wide, True)}"
                          f"[{fixed(corrected * scale % 10**wide, wide, True)}]"
                          f"{quotient}r{fixed(remainder * scale, narrow, True)}")
+        elif fmt == "cot_div_nonrestoring":
+            # restoring division, which writes the same values: try the running value minus 8b, 4b, 2b, b in turn,
+            # keeping a try that is >= 0; each try is written modulo 10^(wide + 1), its sign says whether the try
+            # before it was kept ("-": take the next multiple from it) or not ("+": the writer's add-back)
+            text, kept, last = fixed(current, wide, True), current, None
+            for multiple in (8, 4, 2, 1):
+                value = kept - multiple * b
+                text += ("-" if last is None or last >= 0 else "+") + fixed(value % 10 ** (wide + 1), wide + 1, True)
+                kept, last = (value if value >= 0 else kept), value
+            steps.append(f"{text}={quotient}r{fixed(remainder, narrow, True)}")
         elif fmt == "cot_div_borrow":
             # column i: the remainder's digit i and whether current's low i + 1 digits are below the product's
             # (that is the borrow out of column i), from the two numbers, not from a column loop
