@@ -41,4 +41,20 @@ def left_pad(rows: list[list[int]], pad_id: int, fill: int | None = None) -> tup
     return ids, mask
 
 
-__all__ = ["encode", "left_pad"]
+def length_buckets(attention_mask: torch.Tensor, min_fill: float = 0.8) -> list[torch.Tensor]:
+    """Row indices of a left-padded batch in groups of similar length, longest first: a group ends where a row is
+    shorter than `min_fill` times the group's longest row. Trimmed to its own longest row, each group wastes under
+    1 - min_fill of its columns on padding (a batch mixing 140-token divisions with 40-token sums wastes most)."""
+    if not 0 < min_fill <= 1:
+        raise ValueError(f"min_fill must be in (0, 1], got {min_fill!r}")
+    lengths = attention_mask.sum(dim=1)
+    order = torch.argsort(lengths, descending=True, stable=True)
+    groups, start = [], 0
+    for i in range(1, len(order) + 1):
+        if i == len(order) or lengths[order[i]] < min_fill * lengths[order[start]]:
+            groups.append(order[start:i])
+            start = i
+    return groups
+
+
+__all__ = ["encode", "left_pad", "length_buckets"]

@@ -99,6 +99,9 @@ class RunArguments:
     suite_size: int = field(default=10_000, metadata={"help": "problems per operation in the drawn suites"})
     cell_size: int = field(default=1_000, metadata={
         "help": "problems per (operation, operand lengths) cell and per division case in the cells suite"})
+    length_buckets: bool = field(default=False, metadata={
+        "help": "train each batch in groups of rows of similar length (one forward each, no row padded to the "
+                "batch's longest); the loss and gradient are the whole batch's (measured in the README)"})
     overwrite_output_dir: bool = field(default=False, metadata={
         "help": "replace a finished model in the output folder (otherwise it is refused)"})
 

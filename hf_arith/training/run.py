@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field
 
 from transformers import Trainer, TrainerState, set_seed
 
+from ..batching import length_buckets
 from ..configuration_arith_gpt import ArithGPTConfig
 from ..hardware import hardware_description
 from ..loading import config_record, tokenizer_record
@@ -167,9 +168,32 @@ class ArithTrainer(Trainer):
     """The Trainer, except that under a wall-clock budget (--max_train_seconds) the learning-rate decay follows the
     clock as well as the steps (callbacks.clock_schedule), so a run the budget cuts short ends annealed."""
 
-    def __init__(self, *args, timing: TargetAndTiming, **kwargs):
+    def __init__(self, *args, timing: TargetAndTiming, length_buckets: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self.timing = timing
+        self.length_buckets = length_buckets
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        """--length_buckets: one forward per group of rows of similar length (batching.length_buckets), each trimmed
+        of the left padding it does not need. Positions come from the attention mask, so a trimmed row is the same
+        row to the model, and the groups' losses add up to the whole batch's: summed where the Trainer normalizes by
+        num_items_in_batch, weighted by each group's labelled tokens where the model takes a mean."""
+        mask = inputs.get("attention_mask")
+        if not (self.length_buckets and model.training and not return_outputs and mask is not None
+                and "labels" in inputs and set(inputs) <= {"input_ids", "attention_mask", "labels"}):
+            return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+        groups = length_buckets(mask)
+        if len(groups) == 1:
+            return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+        summed = num_items_in_batch is not None and self.model_accepts_loss_kwargs
+        labelled = (inputs["labels"][:, 1:] != -100).sum()
+        total = 0.0
+        for rows in groups:
+            width = int(mask[rows].sum(dim=1).max())
+            part = {name: tensor[rows, -width:] for name, tensor in inputs.items()}
+            loss = super().compute_loss(model, part, False, num_items_in_batch)
+            total = total + (loss if summed else loss * (part["labels"][:, 1:] != -100).sum() / labelled)
+        return total
 
     def create_scheduler(self, num_training_steps: int, optimizer=None):
         if self.timing.max_seconds is None or self.lr_scheduler is not None:
@@ -212,6 +236,7 @@ def _train(spec: TrainSpec, task, resume: str | None, callbacks: list | None) ->
         timing.resume_from(resume)  # the history and training time before the checkpoint count too
     trainer = ArithTrainer(model=model, args=spec.training, train_dataset=train_dataset, eval_dataset=eval_dataset,
                            processing_class=tokenizer, callbacks=[timing, *(callbacks or [])], timing=timing,
+                           length_buckets=spec.run.length_buckets,
                            **task.trainer_pieces(tokenizer))
     parameters = sum(p.numel() for p in model.parameters())
     if trainer.is_world_process_zero():
