@@ -22,25 +22,27 @@ def test_groups_are_longest_first_and_each_wastes_under_a_fifth_of_its_columns()
         length_buckets(mask, min_fill=0)
 
 
-def _batch(generator):
+def _batch(generator, unlabelled_group=False):
     rows, labels = [], []
     for prompt, completion in [(8, 132), (8, 30), (8, 58), (8, 132), (7, 20), (8, 31)]:
         ids = torch.randint(3, 20, (prompt + completion,), generator=generator).tolist()
         rows.append(ids)
-        labels.append(ids[prompt:])
+        # unlabelled_group: the two shortest rows (a group of their own) carry no label at all
+        labels.append([-100] * completion if unlabelled_group and completion < 30 + 2 else ids[prompt:])
     input_ids, attention_mask = left_pad(rows, 0)
     completion, _ = left_pad(labels, 0, fill=-100)
     labels = torch.cat([torch.full((len(rows), input_ids.shape[1] - completion.shape[1]), -100), completion], dim=1)
     return {"input_ids": input_ids, "attention_mask": attention_mask, "labels": labels}
 
 
-@pytest.mark.parametrize("num_items", [None, "counted"])
-def test_bucketed_loss_and_gradient_are_the_padded_batchs(tmp_path, num_items):
+@pytest.mark.parametrize("num_items,unlabelled_group", [(None, False), ("counted", False), (None, True),
+                                                       ("counted", True)])
+def test_bucketed_loss_and_gradient_are_the_padded_batchs(tmp_path, num_items, unlabelled_group):
     torch.manual_seed(0)
     config = ArithGPTConfig(vocab_size=24, n_layer=2, n_embd=32, n_head=2, n_positions=256,
                             position_embedding="rope", pad_token_id=0)
     model = ArithGPTForCausalLM(config).train()
-    batch = _batch(torch.Generator().manual_seed(1))
+    batch = _batch(torch.Generator().manual_seed(1), unlabelled_group)
     items = (batch["labels"][:, 1:] != -100).sum() if num_items else None
     results = []
     for bucketed in (False, True):

@@ -183,16 +183,21 @@ class ArithTrainer(Trainer):
                 and "labels" in inputs and set(inputs) <= {"input_ids", "attention_mask", "labels"}):
             return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
         groups = length_buckets(mask)
-        if len(groups) == 1:
+        if len(groups) == 1 or not (inputs["labels"][:, 1:] != -100).any():
             return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
         summed = num_items_in_batch is not None and self.model_accepts_loss_kwargs
-        labelled = (inputs["labels"][:, 1:] != -100).sum()
+        labelled = None if summed else (inputs["labels"][:, 1:] != -100).sum()
         total = 0.0
         for rows in groups:
             width = int(mask[rows].sum(dim=1).max())
             part = {name: tensor[rows, -width:] for name, tensor in inputs.items()}
-            loss = super().compute_loss(model, part, False, num_items_in_batch)
-            total = total + (loss if summed else loss * (part["labels"][:, 1:] != -100).sum() / labelled)
+            if summed:
+                total = total + super().compute_loss(model, part, False, num_items_in_batch)
+                continue
+            # A mean over no labelled token is NaN (0/0): such a group adds nothing to the batch's mean, so skip it.
+            group_labelled = (part["labels"][:, 1:] != -100).sum()
+            if group_labelled:
+                total = total + super().compute_loss(model, part, False, None) * group_labelled / labelled
         return total
 
     def create_scheduler(self, num_training_steps: int, optimizer=None):
