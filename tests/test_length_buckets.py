@@ -60,8 +60,10 @@ def test_bucketed_loss_and_gradient_are_the_padded_batchs(tmp_path, num_items, u
         torch.testing.assert_close(h, g, rtol=1e-4, atol=1e-6)
 
 
-def test_the_flag_reaches_the_trainer_and_is_off_by_default():
+def test_the_flag_reaches_the_trainer_off_by_default_on_in_the_calculator_preset():
     from hf_arith.training import parse_train_args
 
-    assert parse_train_args(["--preset", "calc3"]).run.length_buckets is False
-    assert parse_train_args(["--preset", "calc3", "--length_buckets", "true"]).run.length_buckets is True
+    assert parse_train_args(["--preset", "add3"]).run.length_buckets is False
+    assert parse_train_args(["--preset", "add3", "--length_buckets", "true"]).run.length_buckets is True
+    assert parse_train_args(["--preset", "calc3"]).run.length_buckets is True  # its divisions are 4x a sum's length
+    assert parse_train_args(["--preset", "calc3", "--length_buckets", "false"]).run.length_buckets is False
