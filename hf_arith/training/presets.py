@@ -56,9 +56,9 @@ TRAINING_PRESETS = {
     # steps win (division alone, 3 seeds against 2: 95-97 % against 81-93 % on uniform; README). Length buckets:
     # the same loss and gradient as the padded batch, 1.4x faster, since a division trace is 4x a sum's length.
     # A preset is a recipe: it is defined by its steps (the same seed trains the same model on every machine); its
-    # time is measured (README), not imposed. 8,000 steps: 6,000 left 3-digit / 2-digit division at 89.8 / 97.2 %
-    # (two seeds), 8,000 reached >= 99.9 % on every cell (three seeds). (It used to stop at a 740 s budget: on a
-    # machine 1.45x slower that cut it at 5,394 of 8,500 steps with the learning rate still high.)
+    # time is measured (README), not imposed. 8,000 steps: 6,000 left the 3-digit / 2-digit division cell at 89.8 and
+    # 97.2 % (seeds 0, 1), 8,000 reached >= 99.9 % on every cell (seeds 0, 1, 2). (It used to stop at a 740 s budget:
+    # on a machine 1.45x slower that cut it at 5,394 of 8,500 steps with the learning rate still high.)
     "calc3": _arith("calc3", tokenizer="char", **_TWO_LAYERS, zero_pad=True, **_RIGHT_EVERY_TIME,
                     format="cot_div_nonrestoring", length_buckets=True, operation_weights="+:1,-:1,*:2,/:4",
                     **{**_SMALL_BATCH, "max_steps": 8000, "eval_steps": 1000, "save_steps": 1000},
