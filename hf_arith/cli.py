@@ -147,6 +147,9 @@ def cmd_eval(argv):
     parser.add_argument("--digits", type=int, default=None,
                         help="draw the suites with operands of this many digits (default: the model's max_digits)")
     parser.add_argument("--batch_size", type=int, default=1000)
+    parser.add_argument("--generate_all", action="store_true",
+                        help="generate every problem (by default one forward pass first settles the problems that "
+                             "greedy decoding provably gets right; the scores are the same)")
     parser.add_argument("--data_cache_dir", default=None)
     parser.add_argument("--no_save", action="store_true",
                         help="print only; by default the results go into MODEL_DIR (all_results.json, "
@@ -183,10 +186,10 @@ def cmd_eval(argv):
                          f"(max_digits={tokenizer_limit})")
     splits = load_traces(settings, args.data_cache_dir)
     results = evaluate_suites(loaded.model, loaded.tokenizer, settings, names, splits, args.suite_size,
-                              args.batch_size, args.digits, args.cell_size)
+                              args.batch_size, args.digits, args.cell_size, certify=not args.generate_all)
     if lengths:  # long sequences: a smaller batch (the KV cache keeps each new token's cost linear)
         results.update(evaluate_suites(loaded.model, loaded.tokenizer, settings, lengths, splits, args.length_size,
-                                       min(args.batch_size, 200)))
+                                       min(args.batch_size, 200), certify=not args.generate_all))
     for name, metrics in results.items():
         print(suite_line(name, metrics))
         if metrics["first_error_step_counts"]:

@@ -84,6 +84,66 @@ def generate_completions(model, tokenizer, prompts: list[str], max_new_tokens: i
     return completions
 
 
+# How far a reference token's logit must lead every other one before the one-pass check trusts it: a full forward
+# and a cached step of the same model differ by float rounding (~1e-5 here), so a lead under this is sent to
+# generation, which decides the near tie the way greedy decoding itself does.
+CERTIFY_MARGIN = 0.05
+
+
+@torch.no_grad()
+def greedy_reproduces(model, tokenizer, prompts: list[str], completions: list[str], batch_size: int = 1000,
+                      margin: float = CERTIFY_MARGIN) -> list[bool]:
+    """For each prompt, whether greedy decoding is certain to write exactly `completion` and then EOS.
+
+    Greedy decoding writes the reference exactly when, at every position along the reference, the reference token
+    is the argmax given the reference prefix (by induction on the position); that is one forward pass per problem
+    instead of one decoding step per token. True is a proof up to `margin` (every reference token leads the next
+    best by more than it); False says nothing: the caller generates those problems. Rows are padded on the right
+    (the causal mask keeps padding out of every earlier position) with positions 0, 1, ...: a left-padded row in
+    `generate` gets the same positions. Coupled positions are computed from the whole sequence and are not checked
+    here (every row False); so is a row longer than a learned position table.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    if len(prompts) != len(completions):
+        raise ValueError(f"{len(prompts)} prompts but {len(completions)} completions")
+    certified = [False] * len(prompts)
+    if model.config.position_embedding == "coupled":
+        return certified
+    model.eval()
+    id_to_token = {i: token for token, i in tokenizer.get_vocab().items()}
+    limit = model.config.n_positions if model.config.position_embedding == "learned" else None
+    rows = []
+    for i, (prompt, completion) in enumerate(zip(prompts, completions)):
+        prompt_ids, completion_ids = encode(tokenizer, prompt), encode(tokenizer, completion)
+        # Greedy output is compared as text: the ids must spell the completion back exactly.
+        if not prompt_ids or "".join(id_to_token[t] for t in completion_ids) != completion:
+            continue
+        # generate() keeps prompt + completion + EOS within a learned table: the same rows pass here
+        if limit is not None and len(prompt_ids) + len(completion_ids) + 1 > limit:
+            continue
+        rows.append((i, prompt_ids, completion_ids + [tokenizer.eos_token_id]))
+    rows.sort(key=lambda row: len(row[1]) + len(row[2]))  # similar lengths together: little padding
+    for start in range(0, len(rows), batch_size):
+        batch = rows[start : start + batch_size]
+        width = max(len(p) + len(c) - 1 for _, p, c in batch)  # the last target (EOS) is never an input
+        input_ids = torch.full((len(batch), width), tokenizer.pad_token_id, dtype=torch.long)
+        targets = torch.full((len(batch), width), -100, dtype=torch.long)
+        for r, (_, prompt_ids, target_ids) in enumerate(batch):
+            sequence = prompt_ids + target_ids[:-1]
+            input_ids[r, : len(sequence)] = torch.tensor(sequence)
+            targets[r, len(prompt_ids) - 1 : len(sequence)] = torch.tensor(target_ids)
+        logits = model(input_ids=input_ids.to(model.device)).logits.float()
+        targets = targets.to(logits.device)
+        checked = targets != -100
+        target_logit = logits.gather(-1, targets.clamp(min=0)[..., None])[..., 0]
+        rival = logits.scatter(-1, targets.clamp(min=0)[..., None], float("-inf")).amax(-1)
+        ok = ((target_logit - rival > margin) | ~checked).all(dim=-1).tolist()
+        for (i, _, _), row_ok in zip(batch, ok):
+            certified[i] = row_ok
+    return certified
+
+
 # What `sample_text` generates at most in one call: at a few thousand tokens a second on a CPU, about an hour or more;
 # a larger request (a typo, a billion) is refused rather than run for days.
 MAX_SAMPLE_TOKENS = 1_000_000
@@ -136,4 +196,5 @@ def sample_text(model, tokenizer, prompt: str, max_new_tokens: int, generator_se
     return tokenizer.decode(generated)
 
 
-__all__ = ["MAX_SAMPLE_TOKENS", "Completion", "generate_completions", "sample_text"]
+__all__ = ["CERTIFY_MARGIN", "MAX_SAMPLE_TOKENS", "Completion", "generate_completions", "greedy_reproduces",
+           "sample_text"]

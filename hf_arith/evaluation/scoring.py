@@ -8,7 +8,7 @@ from ..batching import encode
 from ..data.suites import CELL_SIZE, division_case, suite_problems
 from ..data.traces import GUESS_LAYOUTS, division_layout, make_trace
 from ..data.verify import verify_trace
-from .generation import generate_completions
+from .generation import Completion, generate_completions, greedy_reproduces
 from .metrics import arith_metrics, breakdowns
 
 Problem = tuple[str, int, int]  # (op, a, b)
@@ -92,16 +92,30 @@ def worst_cell(metrics: dict) -> dict:
 
 
 def evaluate_problems(model, tokenizer, problems: list[Problem], fmt: str, pad_width: int | None,
-                      train_keys: set | None = None, batch_size: int = 1000, num_examples: int = 5) -> dict:
-    """Greedy generation on `problems` (each with a budget of its own trace's length plus EOS), scored."""
+                      train_keys: set | None = None, batch_size: int = 1000, num_examples: int = 5,
+                      certify: bool = True) -> dict:
+    """Greedy generation on `problems` (each with a budget of its own trace's length plus EOS), scored.
+
+    With `certify`, one forward pass over each reference trace first proves which problems greedy decoding gets
+    exactly right (`greedy_reproduces`); only the others are generated. The scores are those of generating every
+    problem (tested); a 141-token division costs one pass instead of 141 decoding steps. `certified` counts the
+    problems the pass settled.
+    """
     if not problems:
         raise ValueError("no problems to evaluate")
     start = time.perf_counter()
     traces = [make_trace(a, op, b, fmt, pad_width) for op, a, b in problems]
     prompts, references = [p for p, _ in traces], [c for _, c in traces]
-    budgets = [len(encode(tokenizer, c)) + 1 for c in references]
-    completions = generate_completions(model, tokenizer, prompts, budgets, batch_size)
+    known = (greedy_reproduces(model, tokenizer, prompts, references, batch_size) if certify
+             else [False] * len(problems))
+    rest = [i for i, k in enumerate(known) if not k]
+    generated = generate_completions(model, tokenizer, [prompts[i] for i in rest],
+                                     [len(encode(tokenizer, references[i])) + 1 for i in rest], batch_size)
+    completions = [Completion(reference, True) if k else None for k, reference in zip(known, references)]
+    for i, completion in zip(rest, generated):
+        completions[i] = completion
     metrics = score_completions(prompts, completions, references, fmt, problems, train_keys, num_examples)
+    metrics["certified"] = len(problems) - len(rest)
     metrics["seconds"] = time.perf_counter() - start
     metrics["problems_per_s"] = len(problems) / metrics["seconds"]
     return metrics
@@ -113,8 +127,8 @@ def dataset_problems(dataset) -> list[Problem]:
 
 
 def evaluate_suites(model, tokenizer, settings, names: list[str], splits, size: int = 10_000,
-                    batch_size: int = 1000, digits: int | None = None, cell_size: int = CELL_SIZE
-                    ) -> dict[str, dict]:
+                    batch_size: int = 1000, digits: int | None = None, cell_size: int = CELL_SIZE,
+                    certify: bool = True) -> dict[str, dict]:
     """Scores the named suites for a model trained on `settings` (ArithmeticDataSettings): `test` and `validation`
     are the dataset's splits, the others are drawn for the model's operations and digit count (or `digits`: a hard
     suite of 100-digit problems for a model trained on 20). Every suite reports how many of its problems were in the
@@ -126,7 +140,7 @@ def evaluate_suites(model, tokenizer, settings, names: list[str], splits, size: 
                     else suite_problems(name, settings.operations, digits or settings.max_digits, size,
                                         cell_size=cell_size))
         results[name] = evaluate_problems(model, tokenizer, problems, settings.format, settings.pad_width,
-                                          train_keys, batch_size)
+                                          train_keys, batch_size, certify=certify)
     return results
 
 
