@@ -8,7 +8,7 @@ the floor in `scripts/constraints-floor.txt`; TESTED_UP_TO is the newest minor i
 import sys
 from importlib import metadata
 
-TESTED_UP_TO = (5, 24)
+TESTED_UP_TO = (5, 25)
 _warned = False
 
 
