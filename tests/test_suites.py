@@ -229,3 +229,17 @@ def test_the_cases_mix_gives_each_division_case_its_share(monkeypatch):
     # the additions of `cases` are `hard`: carry chains far more often than in uniform draws
     additions = [(a, b) for op, a, b in draws if op == "+"]
     assert sum(carry_chain(a, b) >= 3 for a, b in additions) / len(additions) > 0.15
+
+
+def test_a_score_short_of_perfect_never_prints_as_100():
+    from hf_arith.evaluation.metrics import percent
+    from hf_arith.evaluation.scoring import suite_line
+
+    # 23 wrong of 999,000 (a real exhaustive_div result): rounding would print 100.00
+    assert percent(1 - 23 / 999_000) == "99.99" and percent(1 - 23 / 999_000, 3) == "99.997"
+    assert percent(1.0) == "100.00" and percent(0.999) == "99.90" and percent(0.0) == "0.00"
+    assert percent(0.57) == "57.00" and percent(0.99995, 3) == "99.995"  # float error does not push a digit down
+    metrics = {"exact_match": 1 - 23 / 999_000, "num_problems": 999_000, "num_in_train": 0, "exact_match_unseen": None,
+               "problems_per_s": 500.0, "by_operation": {"+": 1.0, "/": 1 - 46 / 999_000}}
+    line = suite_line("exhaustive_div", metrics)
+    assert "100.000 %" not in line and " 99.997 %" in line and "/ 99.99 %" in line and "+ 100.00 %" in line

@@ -5,6 +5,8 @@ import math
 import os
 import textwrap
 
+from .metrics import percent
+
 
 def pyplot():
     """matplotlib's pyplot on the file-only Agg backend (imported here, not at module import: the CLI stays fast)."""
@@ -58,8 +60,8 @@ def _draw_heatmap(ax, cells: dict[tuple[int, int], float], norm):
     for i, a in enumerate(rows):
         for j, b in enumerate(cols):
             if (a, b) in cells:
-                value = 100 * cells[(a, b)]
-                ax.text(j, i, f"{value:.2f}" if value < 100 else "100", ha="center", va="center", fontsize=7,
+                label = percent(cells[(a, b)]) if cells[(a, b)] < 1 else "100"
+                ax.text(j, i, label, ha="center", va="center", fontsize=7,
                         color="white" if errors[i][j] > 0.03 else "black")
     ax.set_xticks(range(len(cols)), cols)
     ax.set_yticks(range(len(rows)), rows)

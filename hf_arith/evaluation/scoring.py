@@ -9,7 +9,7 @@ from ..data.suites import CELL_SIZE, division_case, suite_problems
 from ..data.traces import GUESS_LAYOUTS, division_layout, make_trace
 from ..data.verify import verify_trace
 from .generation import Completion, generate_completions, greedy_reproduces
-from .metrics import arith_metrics, breakdowns
+from .metrics import arith_metrics, breakdowns, percent
 
 Problem = tuple[str, int, int]  # (op, a, b)
 
@@ -146,21 +146,21 @@ def evaluate_suites(model, tokenizer, settings, names: list[str], splits, size: 
 
 def suite_line(name: str, m: dict) -> str:
     """One line per suite: exact match, problems, share seen in training, and per operation when there are several."""
-    line = f"{name:<11} exact match {100 * m['exact_match']:7.3f} %  ({m['num_problems']:,} problems"
+    line = f"{name:<11} exact match {percent(m['exact_match'], 3):>7} %  ({m['num_problems']:,} problems"
     if m.get("num_in_train") is not None:
         unseen = m["exact_match_unseen"]
         line += (f", {m['num_in_train']:,} in training; unseen "
-                 + (f"{100 * unseen:.3f} %" if unseen is not None else "none"))
+                 + (f"{percent(unseen, 3)} %" if unseen is not None else "none"))
     line += f"; {m['problems_per_s']:,.0f} problems/s)"
     if m.get("unfinished"):
         line += f"  {m['unfinished']} unfinished"
     if len(m["by_operation"]) > 1:
-        line += "  " + ", ".join(f"{op} {100 * v:.2f} %" for op, v in m["by_operation"].items())
+        line += "  " + ", ".join(f"{op} {percent(v)} %" for op, v in m["by_operation"].items())
     if name == "cells" and m.get("worst_cell"):
         worst = m["worst_cell"]
-        line += f"  worst cell {worst['operation']} {worst['cell']} {100 * worst['exact_match']:.2f} %"
+        line += f"  worst cell {worst['operation']} {worst['cell']} {percent(worst['exact_match'])} %"
     if name == "division_cases" and m.get("by_division_case"):
-        line += "  " + ", ".join(f"{case} {100 * v:.2f} %" for case, v in m["by_division_case"].items())
+        line += "  " + ", ".join(f"{case} {percent(v)} %" for case, v in m["by_division_case"].items())
     return line
 
 

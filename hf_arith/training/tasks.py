@@ -17,7 +17,7 @@ from ..data.corpus import corpus_datasets, periodic_sample, read_corpus
 from ..data.settings import ArithmeticDataSettings
 from ..data.suites import length_of, parse_suite_names
 from ..data.traces import make_prompt, make_trace, max_completion_length
-from ..evaluation.metrics import preprocess_logits_for_metrics, teacher_forced_metrics
+from ..evaluation.metrics import percent, preprocess_logits_for_metrics, teacher_forced_metrics
 from ..evaluation.plots import save_accuracy_vs_length, save_heatmap, save_heatmaps
 from ..evaluation.scoring import evaluate_suites, format_examples, suite_line
 from ..tokenization_aligned import AlignedPairTokenizer
@@ -143,10 +143,11 @@ class ArithmeticTask:
         rows = [header, "|" + "---|" * (header.count("|") - 1)]
         for name, m in evaluation.items():
             unseen = m.get("exact_match_unseen")
-            row = (f"| `{name}` | {m['num_problems']:,} | **{100 * m['exact_match']:.3f} %** | "
-                   f"{m.get('num_in_train', 0):,} | " + (f"{100 * unseen:.3f} %" if unseen is not None else "-") + " |")
+            row = (f"| `{name}` | {m['num_problems']:,} | **{percent(m['exact_match'], 3)} %** | "
+                   f"{m.get('num_in_train', 0):,} | "
+                   + (f"{percent(unseen, 3)} %" if unseen is not None else "-") + " |")
             if len(operations) > 1:
-                row += "".join(f" {100 * m['by_operation'][op]:.2f} % |" if op in m["by_operation"] else " - |"
+                row += "".join(f" {percent(m['by_operation'][op])} % |" if op in m["by_operation"] else " - |"
                                for op in operations)
             rows.append(row)
         table = ("Greedy generation with the KV cache, whole-trace exact match. Suites: `test` = the test split "
@@ -157,7 +158,7 @@ class ArithmeticTask:
                  "`division_cases` (a = b, b = 1, remainder 0, remainder b - 1), `exhaustive` (every problem; "
                  "`exhaustive_div`: every division).\n\n" + "\n".join(rows)
                  + "".join(f"\n\nWorst cell of `{name}`: `{w['operation']}` {w['cell']}, "
-                           f"**{100 * w['exact_match']:.2f} %** (every cell: heatmap_{name}_by_operation.png)."
+                           f"**{percent(w['exact_match'])} %** (every cell: heatmap_{name}_by_operation.png)."
                            for name, w in worst.items()))
         a, b = (123, 45) if s.max_digits >= 3 else (12, 3)
         prompt, completion = make_trace(a, s.operations[0], b, s.format, s.pad_width)
