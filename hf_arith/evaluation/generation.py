@@ -98,9 +98,8 @@ def greedy_reproduces(model, tokenizer, prompts: list[str], completions: list[st
     Greedy decoding writes the reference exactly when, at every position along the reference, the reference token
     is the argmax given the reference prefix (by induction on the position); that is one forward pass per problem
     instead of one decoding step per token. True is a proof up to `margin` (every reference token leads the next
-    best by more than it); False says nothing: the caller generates those problems. Rows are padded on the right
-    (the causal mask keeps padding out of every earlier position) with positions 0, 1, ...: a left-padded row in
-    `generate` gets the same positions. Coupled positions are computed from the whole sequence and are not checked
+    best by more than it); False says nothing: the caller generates those problems. Rows are left-padded with an
+    attention mask, as in `generate`. Coupled positions are computed from the whole sequence and are not checked
     here (every row False); so is a row longer than a learned position table.
     """
     if batch_size < 1:
@@ -126,14 +125,12 @@ def greedy_reproduces(model, tokenizer, prompts: list[str], completions: list[st
     rows.sort(key=lambda row: len(row[1]) + len(row[2]))  # similar lengths together: little padding
     for start in range(0, len(rows), batch_size):
         batch = rows[start : start + batch_size]
-        width = max(len(p) + len(c) - 1 for _, p, c in batch)  # the last target (EOS) is never an input
-        input_ids = torch.full((len(batch), width), tokenizer.pad_token_id, dtype=torch.long)
-        targets = torch.full((len(batch), width), -100, dtype=torch.long)
-        for r, (_, prompt_ids, target_ids) in enumerate(batch):
-            sequence = prompt_ids + target_ids[:-1]
-            input_ids[r, : len(sequence)] = torch.tensor(sequence)
-            targets[r, len(prompt_ids) - 1 : len(sequence)] = torch.tensor(target_ids)
-        logits = model(input_ids=input_ids.to(model.device)).logits.float()
+        # Left-padded as `generate` pads, with the mask: the same positions. The last target (EOS) is never an
+        # input; position j's target is the token after it, so a row's targets start at the prompt's last token.
+        input_ids, attention_mask = left_pad([p + t[:-1] for _, p, t in batch], tokenizer.pad_token_id)
+        targets, _ = left_pad([[-100] * (len(p) - 1) + t for _, p, t in batch], 0, fill=-100)
+        logits = model(input_ids=input_ids.to(model.device), attention_mask=attention_mask.to(model.device)).logits
+        logits = logits.float()
         targets = targets.to(logits.device)
         checked = targets != -100
         target_logit = logits.gather(-1, targets.clamp(min=0)[..., None])[..., 0]
