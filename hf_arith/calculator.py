@@ -8,6 +8,14 @@ signs are kept by the calculator the way a person keeps them when working by han
 prints quotient r remainder. A step the model cannot take (an operation it was not trained on, an operand with more
 digits than it was trained on, a negative dividend or divisor, division by zero) is an error naming that step.
 
+Every answer the model gives is checked by the model itself before the calculator uses it, the way a person checks
+working by hand: a + b by computing b + a, a * b by computing b * a, a - b = d by computing d + b (|d| + a when d is
+negative), and a / b = q r m by computing q * b and then (q * b) + m, which must give a back, with m below b. Python
+only compares the numbers the model wrote; it computes none of them. When a check disagrees, the expression gets no
+answer and an error naming the step, the model's answer and what its check gave: the calculator is right or says it
+cannot answer. A check needs the operation it uses (a model trained on / alone has no * to check with): a step with
+no check available is used unchecked and marked so (`Step.checked`); `Calculator(check=False)` turns checks off.
+
 All expressions advance together: each round collects the next step of every expression and runs them through the
 model as one batch, so a file of 10,000 plain problems is one batched generation.
 """
@@ -35,6 +43,10 @@ class StepError(ValueError):
     """A step the model cannot take; the message names the step."""
 
 
+class CheckFailed(Exception):
+    """The model's check of one of its answers disagreed with it; the message names the step."""
+
+
 @dataclass
 class Step:
     """One binary operation the model computed: its prompt, the generated completion and what it was read as."""
@@ -46,7 +58,9 @@ class Step:
     completion: str = ""
     value: int | tuple[int, int] | None = None  # (quotient, remainder) for /
     reason: str | None = None  # why the model gave no answer, if it did not
-    verdict: object = None  # verify_trace's TraceVerdict
+    verdict: object = None  # verify_trace's TraceVerdict (Python's diagnosis, shown with --trace; never used to answer)
+    check_of: int | None = None  # this step checks the one at position `check_of` (1-based) of Result.steps
+    checked: bool | None = None  # for an answered step: whether the model's own check confirmed it (None: no check)
 
 
 @dataclass
@@ -55,6 +69,7 @@ class Result:
     answer: str | None = None  # None: no answer (see `error`)
     error: str | None = None
     input_error: bool = False  # the expression asked for something the model cannot do (exit code 2)
+    refused: bool = False  # the model's check of one of its steps disagreed: no answer (see `error`)
     steps: list[Step] = field(default_factory=list)
 
 
@@ -119,32 +134,82 @@ def exact_value(tree: ast.expr) -> int | tuple[int, int]:
     return value(tree, top=True)
 
 
-def _binary(x: int, op: str, y: int, top: bool):
+def _checks(a: int, op: str, b: int, value):
+    """The steps that check the model's `value` for a op b, as (x, op, y, expected): x None stands for the value the
+    check before gave, expected None for "compared later". Every number here was written by the model or the user;
+    Python compares, it computes nothing."""
+    if op == "+":
+        return [(b, "+", a, value)]
+    if op == "*":
+        return [(b, "*", a, value)]
+    if op == "-":
+        return [(value, "+", b, a)] if value >= 0 else [(-value, "+", a, b)]
+    return [(value[0], "*", b, None), (None, "+", value[1], a)]  # q * b, then (q * b) + m
+
+
+def _ask(a: int, op: str, b: int, check: bool, operations: str):
+    """A generator: yields (a, op, b, role) requests to the model (role "step" for a op b itself, "check" for a step
+    that checks it) and returns the model's value for a op b; with `check`, only after the model's own check of it
+    agreed (CheckFailed when it did not). Yields "checked" or "unchecked" once the step's fate is known."""
+    value = yield a, op, b, "step"
+    if not check:
+        return value
+    plan = _checks(a, op, b, value)
+    if any(c_op not in operations for _, c_op, _, _ in plan):
+        yield "unchecked"
+        return value
+    shown = _format(value)
+    if op == "/":
+        quotient, remainder = value
+        if remainder >= b:  # comparisons of the model's numbers with the operands: no model step needed
+            raise CheckFailed(f"the model answered {shown}, but its remainder {remainder} is not below {b}")
+        if quotient > a:
+            raise CheckFailed(f"the model answered {shown}, but its quotient {quotient} exceeds {a}")
+    previous = None
+    for x, c_op, y, expected in plan:
+        if x is None:
+            if previous > a:  # q * b > a: no remainder can bring it back (and the sum could exceed the model's digits)
+                raise CheckFailed(f"the model answered {shown}, but its check {value[0]}*{b} gave {previous}, "
+                                  f"more than {a}")
+            x = previous
+        got = yield x, c_op, y, "check"
+        if expected is not None and got != expected:
+            raise CheckFailed(f"the model answered {shown}, but its check {x}{c_op}{y} gave {got}, not {expected}")
+        previous = got
+    yield "checked"
+    return value
+
+
+def _binary(x: int, op: str, y: int, top: bool, check: bool, operations: str):
     """Runs one binary operation through the model on magnitudes, keeping the sign outside (a generator: it yields
-    the (a, op, b) the model must compute and receives the model's value)."""
+    the requests of `_ask` and receives the model's values)."""
+    def ask(a, o, b):
+        return _ask(a, o, b, check, operations)
+
     if op == "-":
         op, y = "+", -y
     if op == "+":
         if (x >= 0) == (y >= 0):
-            total = yield abs(x), "+", abs(y)
+            total = yield from ask(abs(x), "+", abs(y))
             return total if x >= 0 else -total
-        return (yield (x, "-", -y) if x >= 0 else (y, "-", -x))  # the model's subtraction gives the sign
+        # the model's subtraction gives the sign
+        return (yield from (ask(x, "-", -y) if x >= 0 else ask(y, "-", -x)))
     if op == "*":
-        product = yield abs(x), "*", abs(y)
+        product = yield from ask(abs(x), "*", abs(y))
         return product if (x >= 0) == (y >= 0) else -product
-    quotient, remainder = yield x, "/", y  # check_step refuses a negative dividend or a divisor below 1
+    quotient, remainder = yield from ask(x, "/", y)  # check_step refuses a negative dividend or a divisor below 1
     return (quotient, remainder) if top else quotient
 
 
-def _walk(node, top=True):
+def _walk(node, check: bool, operations: str, top=True):
     if isinstance(node, ast.Constant):
         return node.value
     if isinstance(node, ast.UnaryOp):
-        value = yield from _walk(node.operand, top=False)
+        value = yield from _walk(node.operand, check, operations, top=False)
         return -value if isinstance(node.op, ast.USub) else value
-    x = yield from _walk(node.left, top=False)
-    y = yield from _walk(node.right, top=False)
-    return (yield from _binary(x, OPERATORS[type(node.op)], y, top))
+    x = yield from _walk(node.left, check, operations, top=False)
+    y = yield from _walk(node.right, check, operations, top=False)
+    return (yield from _binary(x, OPERATORS[type(node.op)], y, top, check, operations))
 
 
 def _as_value(answer: str, op: str):
@@ -158,11 +223,18 @@ def _format(value) -> str:
     return f"{value[0]}r{value[1]}" if isinstance(value, tuple) else str(value)
 
 
-class Calculator:
-    """A trained hf_arith model as a calculator. `settings` is the model's config.arith_data."""
+def _numbered(steps: list[Step]) -> list[int]:
+    """The 1-based positions in `steps` of the expression's own steps (not the checks): step N of an error message is
+    the N-th of these."""
+    return [n for n, step in enumerate(steps, 1) if step.check_of is None]
 
-    def __init__(self, model, tokenizer, settings: dict, batch_size: int = 1000):
-        self.model, self.tokenizer, self.batch_size = model, tokenizer, batch_size
+
+class Calculator:
+    """A trained hf_arith model as a calculator. `settings` is the model's config.arith_data; `check`: the model
+    checks each of its answers (module docstring) and the calculator answers only what the checks confirm."""
+
+    def __init__(self, model, tokenizer, settings: dict, batch_size: int = 1000, check: bool = True):
+        self.model, self.tokenizer, self.batch_size, self.check_answers = model, tokenizer, batch_size, check
         self.operations, self.format = settings["operations"], settings["format"]
         # The data's own padding rule (a fixed width, each problem's longer operand, or none); the longest operand is
         # the fixed width, else what the tokenizer takes (an aligned tokenizer names it), else the training range.
@@ -200,7 +272,7 @@ class Calculator:
         results = [Result(t.strip()) for t in texts]
         walkers, pending = {}, {}
         for i, tree in enumerate(trees):
-            walkers[i] = _walk(tree)
+            walkers[i] = _walk(tree, self.check_answers, self.operations)
             self._advance(i, walkers, pending, results, None)
         while pending:
             order = list(pending)
@@ -216,27 +288,53 @@ class Calculator:
                 answer = read_answer(completion.text, step.op, self.format) if completion.finished else None
                 if answer is None:
                     step.reason = completion.reason or f"no {step.op} answer in {completion.text!r}"
-                    results[i].error = f"step {len(results[i].steps)} ({step.a}{step.op}{step.b}): {step.reason}"
+                    number = len(_numbered(results[i].steps))
+                    if step.check_of is None:
+                        results[i].error = f"step {number} ({step.a}{step.op}{step.b}): {step.reason}"
+                    else:  # a check that gave no answer confirms nothing
+                        checked = results[i].steps[step.check_of - 1]
+                        checked.checked, results[i].refused = False, True
+                        results[i].error = (f"step {number} ({checked.a}{checked.op}{checked.b}): its check "
+                                            f"{step.a}{step.op}{step.b} gave no answer ({step.reason}); no answer")
                     continue
                 step.value = _as_value(answer, step.op)
                 self._advance(i, walkers, pending, results, step.value)
         return results
 
     def _advance(self, i, walkers, pending, results, value) -> None:
+        steps = results[i].steps
         try:
             request = walkers[i].send(value)
+            while isinstance(request, str):  # "checked" / "unchecked": the fate of the last step asked for
+                if request == "checked":
+                    steps[_numbered(steps)[-1] - 1].checked = True
+                request = walkers[i].send(None)
         except StopIteration as done:
             results[i].answer = _format(done.value)
             return
-        a, op, b = request
-        step = Step(a, op, b)
-        results[i].steps.append(step)
+        except CheckFailed as failed:
+            checked = steps[_numbered(steps)[-1] - 1]
+            checked.checked = False
+            results[i].error = (f"step {len(_numbered(steps))} ({checked.a}{checked.op}{checked.b}): {failed}; "
+                                f"no answer")
+            results[i].refused = True
+            return
+        a, op, b, role = request
+        step = Step(a, op, b, check_of=_numbered(steps)[-1] if role == "check" else None)
+        steps.append(step)
         try:
-            self.check_step(a, op, b, len(results[i].steps))
+            self.check_step(a, op, b, len(_numbered(steps)))
         except StepError as error:
-            results[i].error, results[i].input_error = str(error), True
+            if role == "check":  # the model's answer led to a check beyond what it can compute: not confirmed
+                checked = steps[step.check_of - 1]
+                checked.checked = False
+                results[i].error = (f"step {len(_numbered(steps))} ({checked.a}{checked.op}{checked.b}): its check "
+                                    f"{a}{op}{b} cannot be computed ({str(error).partition(': ')[2]}); no answer")
+                results[i].refused = True
+            else:
+                results[i].error, results[i].input_error = str(error), True
             return
         pending[i] = step
 
 
-__all__ = ["Calculator", "Result", "Step", "StepError", "exact_value", "parse_expression"]
+__all__ = ["Calculator", "CheckFailed", "Result", "Step", "StepError", "exact_value", "parse_expression"]

@@ -63,6 +63,9 @@ def cmd_calc(argv):
     parser.add_argument("problems", nargs="*", help="e.g. 123+456 or '12+34*5'; none: read one per line from stdin")
     parser.add_argument("--answer-only", action="store_true", help="print only the answers")
     parser.add_argument("--trace", action="store_true", help="also print each step's trace and its verdict")
+    parser.add_argument("--no_check", action="store_true",
+                        help="use the model's answers without its own check of each (faster; a wrong answer then "
+                             "passes as an answer)")
     parser.add_argument("--batch_size", type=int, default=1000)
     # A leading space keeps argparse from reading '-5+3' as an option; expressions ignore surrounding spaces.
     # Intermixed: options and problems in any order (`calc MODEL --answer-only 1+2`, `calc MODEL 1+2 --trace`).
@@ -79,7 +82,7 @@ def cmd_calc(argv):
 
     from hf_arith.calculator import Calculator
 
-    calculator = Calculator(loaded.model, loaded.tokenizer, loaded.settings, args.batch_size)
+    calculator = Calculator(loaded.model, loaded.tokenizer, loaded.settings, args.batch_size, check=not args.no_check)
     for where, text in numbered:  # every problem is checked before anything is computed or printed
         try:
             calculator.check(text)
@@ -91,12 +94,15 @@ def cmd_calc(argv):
         print(answer if args.answer_only else f"{result.expression} {answer}")
         if result.error:
             print(f"hf-arith calc: {where}: {result.expression}: {result.error}", file=sys.stderr)
-        if args.trace:
-            for number, step in enumerate(result.steps, 1):
+        if args.trace:  # the verdict is verify_trace's (Python's) diagnosis, printed for the reader only
+            own = 0
+            for step in result.steps:
+                own += step.check_of is None
                 verdict = step.verdict
                 status = ("not run" if verdict is None else "valid" if verdict.valid
                           else f"first wrong step {verdict.first_error_step}")
-                print(f"  step {number}: {step.prompt or f'{step.a}{step.op}{step.b}='}{step.completion}  [{status}]")
+                name = f"step {own}" if step.check_of is None else f"  check of step {own}"
+                print(f"  {name}: {step.prompt or f'{step.a}{step.op}{step.b}='}{step.completion}  [{status}]")
     if any(r.input_error for r in results):
         return 2
     return 1 if any(r.answer is None for r in results) else 0

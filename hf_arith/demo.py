@@ -1,7 +1,8 @@
 """A Gradio calculator for a trained hf_arith model: `hf-arith demo MODEL_DIR [--port N]`.
 
-Type a problem or an expression; see the model's answer beside Python's, every step the model generated with
-`verify_trace`'s verdict (the first wrong step marked), and how sure the model was of each token. A second tab takes
+Type a problem or an expression; see the model's answer beside Python's, every step the model generated (and the steps
+by which it checked each answer: the calculator answers only what the model's checks confirm) with `verify_trace`'s
+verdict (the first wrong step marked), and how sure the model was of each token. A second tab takes
 many problems at once and shows which are right. The same file is a Hugging Face Space's `app.py` when it sits
 next to a model folder: `MODEL_DIR` (default ".") names the folder, hf_arith must be installed.
 """
@@ -63,15 +64,18 @@ class Demo:
             return Solved("", "", False, [], [], f"Cannot compute {text.strip()!r}: {error}")
         python = f"{python[0]}r{python[1]}" if isinstance(python, tuple) else str(python)
         (result,) = self.calculator.run([text])
-        steps, confidence = [], []
-        for number, step in enumerate(result.steps, 1):
+        steps, confidence, number = [], [], 0
+        for step in result.steps:
+            number += step.check_of is None
+            name = f"step {number}" if step.check_of is None else f"check of step {number}"
             verdict = step.verdict
             if verdict is None:  # a step the model could not take: not run
                 steps.append([(f"{step.a}{step.op}{step.b}=", "not run")])
                 continue
-            spans = [(step.prompt, None)] + _trace_spans(step.completion, step.op, verdict)
-            steps.append(spans)
-            confidence += [(f" step {number}: ", None)] + self.confidence(step.prompt, step.completion)
+            # a check (the model computing its answer back) is shown like a step, named so
+            spans = [(step.prompt if step.check_of is None else f"check: {step.prompt}", None)]
+            steps.append(spans + _trace_spans(step.completion, step.op, verdict))
+            confidence += [(f" {name}: ", None)] + self.confidence(step.prompt, step.completion)
         answer = result.answer if result.answer is not None else "?"
         message = (result.error or ("right" if answer == python else f"wrong: Python says {python}"))
         return Solved(answer, python, answer == python, steps, confidence, message)
@@ -95,11 +99,14 @@ class Demo:
             if not row[3]:
                 result = next(results)
                 row[1] = result.answer if result.answer is not None else "?"
-                row[3] = "right" if row[1] == row[2] else "wrong"
-        scored = [r for r in rows if r[3] in ("right", "wrong")]
+                row[3] = ("no answer: its check failed" if result.refused else "right" if row[1] == row[2]
+                          else "wrong")
+        scored = [r for r in rows if r[3] in ("right", "wrong") or r[3].startswith("no answer")]
         right = sum(r[3] == "right" for r in scored)
+        refused = sum(r[3].startswith("no answer") for r in scored)
         summary = (f"{right} of {len(scored)} right ({100 * right / len(scored):.2f} %)" if scored
                    else "Nothing could be computed.")
+        summary += f"; {refused} with no answer (the model's check failed)" if refused else ""
         return rows, summary + (f"; {len(rows) - len(scored)} not computed" if len(rows) > len(scored) else "")
 
     def heatmap(self) -> str | None:

@@ -41,11 +41,28 @@ class PerfectModel:
         return torch.tensor(rows)
 
 
-def calculator(operations="+-*/", max_digits=4, fmt="cot", zero_pad=True):
+class WrongModel(PerfectModel):
+    """PerfectModel, except that it answers the problems in `wrong` (prompt -> plain answer) with that answer."""
+
+    def __init__(self, tokenizer, wrong):
+        super().__init__(tokenizer, "plain", None)
+        self.wrong = wrong
+
+    def generate(self, input_ids, attention_mask, max_new_tokens, **kwargs):
+        rows = super().generate(input_ids, attention_mask, max_new_tokens, **kwargs).tolist()
+        for row, prompt in zip(rows, self.prompts[-len(rows):]):
+            if prompt in self.wrong:
+                new = encode(self.tokenizer, self.wrong[prompt]) + [self.tokenizer.eos_token_id]
+                start = len(input_ids[0])
+                row[start:] = (new + [self.tokenizer.pad_token_id] * max_new_tokens)[:max_new_tokens]
+        return torch.tensor(rows)
+
+
+def calculator(operations="+-*/", max_digits=4, fmt="cot", zero_pad=True, check=True):
     tokenizer = AlignedPairTokenizer(max_digits=max_digits)
     settings = {"operations": operations, "format": fmt, "max_digits": max_digits, "zero_pad": zero_pad}
     model = PerfectModel(tokenizer, fmt, max_digits if zero_pad else None)
-    return Calculator(model, tokenizer, settings), model
+    return Calculator(model, tokenizer, settings, check=check), model
 
 
 def reference(node, top=True):
@@ -106,10 +123,69 @@ def test_every_expression_gets_its_python_value_or_names_the_step_it_cannot_take
     ("42", "42", []),
 ])
 def test_expressions_step_by_step(text, answer, steps):
-    calc, model = calculator(zero_pad=False)
+    calc, model = calculator(zero_pad=False, check=False)
     (result,) = calc.run([text])
     assert result.answer == answer and [s.prompt for s in result.steps] == steps == model.prompts
-    assert all(s.verdict.valid for s in result.steps)
+    assert all(s.verdict.valid and s.checked is None and s.check_of is None for s in result.steps)
+
+
+@pytest.mark.parametrize("text, answer, steps", [
+    ("12+34", "46", ["12+34=", "34+12=?"]),  # + by commuting
+    ("12*34", "408", ["12*34=", "34*12=?"]),  # * by commuting
+    ("7-9", "-2", ["7-9=", "2+7=?"]),  # a - b = -2: 2 + a gives b
+    ("9-7", "2", ["9-7=", "2+7=?"]),  # a - b = 2: 2 + b gives a
+    ("345/7", "49r2", ["345/7=", "49*7=?", "343+2=?"]),  # q * b, then + the remainder gives a
+    ("0/7", "0r0", ["0/7=", "0*7=?", "0+0=?"]),
+    ("12+34*5", "182", ["34*5=", "5*34=?", "12+170=", "170+12=?"]),
+])
+def test_the_model_checks_every_answer_before_it_is_used(text, answer, steps):
+    calc, model = calculator(zero_pad=False)
+    (result,) = calc.run([text])
+    assert result.answer == answer and not result.refused
+    assert [s.prompt + ("?" if s.check_of else "") for s in result.steps] == steps
+    assert [s.prompt for s in result.steps] == model.prompts  # every check is a step the model computed
+    for n, step in enumerate(result.steps, 1):  # a check points at the step before it that it checks
+        if step.check_of is None:
+            assert step.checked is True
+        else:
+            assert result.steps[step.check_of - 1].check_of is None and step.check_of < n
+
+
+@pytest.mark.parametrize("wrong, text, fragment", [
+    ({"345/7=": "48r9"}, "345/7", "step 1 (345/7): the model answered 48r9, but its remainder 9 is not below 7"),
+    ({"345/7=": "48r6"}, "345/7", "step 1 (345/7): the model answered 48r6, but its check 336+6 gave 342, not 345"),
+    ({"100/7=": "15r0"}, "100/7", "15r0, but its check 15*7 gave 105, more than 100"),
+    ({"7/9=": "8r0"}, "7/9", "step 1 (7/9): the model answered 8r0, but its quotient 8 exceeds 7"),
+    ({"100/7=": "14r2", "14*7=": "96"}, "100/7", "its check 96+2 gave 98, not 100"),  # a wrong check refuses too
+    ({"12+34=": "47"}, "12+34", "step 1 (12+34): the model answered 47, but its check 34+12 gave 46, not 47"),
+    ({"34+12=": "47"}, "12+34", "step 1 (12+34): the model answered 46, but its check 34+12 gave 47, not 46"),
+    ({"7-9=": "-3"}, "7-9", "step 1 (7-9): the model answered -3, but its check 3+7 gave 10, not 9"),
+    ({"9-7=": "3"}, "9-7", "step 1 (9-7): the model answered 3, but its check 3+7 gave 10, not 9"),
+    ({"12*34=": "418"}, "12*34", "step 1 (12*34): the model answered 418, but its check 34*12 gave 408, not 418"),
+    ({"100/7=": "13r9"}, "100/7*2", "step 1 (100/7): the model answered 13r9, but its remainder 9 is not below 7"),
+    ({"14*2=": "29"}, "100/7*2", "step 2 (14*2): the model answered 29, but its check 2*14 gave 28, not 29"),
+])
+def test_a_wrong_answer_is_refused_with_the_step_and_what_its_check_gave(wrong, text, fragment):
+    tokenizer = AlignedPairTokenizer(max_digits=4)
+    settings = {"operations": "+-*/", "format": "plain", "max_digits": 4, "zero_pad": False}
+    (result,) = Calculator(WrongModel(tokenizer, wrong), tokenizer, settings).run([text])
+    assert result.answer is None and result.refused and not result.input_error
+    assert fragment in result.error and result.error.endswith("; no answer")
+    assert [s.checked for s in result.steps if s.check_of is None][-1] is False
+
+
+def test_without_checks_the_model_s_answer_is_handed_on_right_or_wrong():
+    tokenizer = AlignedPairTokenizer(max_digits=4)
+    settings = {"operations": "+-*/", "format": "plain", "max_digits": 4, "zero_pad": False}
+    model = WrongModel(tokenizer, {"345/7=": "48r9"})
+    (result,) = Calculator(model, tokenizer, settings, check=False).run(["345/7"])
+    assert result.answer == "48r9" and result.error is None and model.prompts == ["345/7="]
+
+
+def test_a_step_whose_check_needs_an_operation_the_model_lacks_is_used_unchecked():
+    calc, model = calculator(operations="/", zero_pad=False)
+    (result,) = calc.run(["345/7"])
+    assert result.answer == "49r2" and model.prompts == ["345/7="] and result.steps[0].checked is None
 
 
 def test_a_model_padded_to_the_longer_operand_gets_its_prompts_so_and_long_operands():
@@ -122,13 +198,14 @@ def test_a_model_padded_to_the_longer_operand_gets_its_prompts_so_and_long_opera
     a, b = int("9" * 200), int("1" + "0" * 150)
     (long_sum, short) = calc.run([f"{a}+{b}", "7+45"])
     assert long_sum.answer == str(a + b) and short.answer == "52"
-    assert sorted(model.prompts) == sorted([f"{a}+{b:0200d}=", "07+45="])
+    # each sum and its check (b + a), padded alike
+    assert sorted(model.prompts) == sorted([f"{a}+{b:0200d}=", "07+45=", f"{b:0200d}+{a}=", "45+07="])
     with pytest.raises(ValueError, match="has 257 digits; this model takes operands of at most 256"):
         calc.check("1" * 257 + "+1")
 
 
 def test_many_expressions_advance_together_in_batched_rounds():
-    calc, model = calculator(zero_pad=False)
+    calc, model = calculator(zero_pad=False, check=False)
     calls = []
     original = model.generate
     model.generate = lambda *a, **k: calls.append(len(a[0]) if a else len(k["input_ids"])) or original(*a, **k)
@@ -136,6 +213,13 @@ def test_many_expressions_advance_together_in_batched_rounds():
     assert [r.answer for r in results[:50]] == [str(2 * i) for i in range(50)] and results[50].answer == "21"
     # round 1: the 50 sums and 1+2 of the last expression (its steps run in order); round 2: 3+4; round 3: 3*7
     assert calls == [51, 1, 1]
+    calc, model = calculator(zero_pad=False)
+    calls.clear()
+    model.generate = lambda *a, **k: calls.append(len(a[0]) if a else len(k["input_ids"])) or original(*a, **k)
+    results = calc.run([f"{i}+{i}" for i in range(50)] + ["(1+2)*(3+4)"])
+    assert [r.answer for r in results[:50]] == [str(2 * i) for i in range(50)] and results[50].answer == "21"
+    # with checks each step's check is the next round: 50 sums and 1+2; their checks; 3+4; its check; 3*7; its check
+    assert calls == [51, 51, 1, 1, 1, 1]
 
 
 @pytest.mark.parametrize("text, fragment", [
@@ -156,7 +240,7 @@ def test_checks_before_the_model_runs_and_step_errors_after():
     (too_long, negative) = calc.run(["99+99+1", "-5+3"])
     assert too_long.answer is None and "step 2 (198+1): 198 has 3 digits" in too_long.error
     assert negative.answer is None and "step 1 (3-5): this model was trained on '+' only" in negative.error
-    assert model.prompts == ["99+99="]  # no step the model cannot take is ever run
+    assert model.prompts == ["99+99=", "99+99="]  # the step and its check; no step the model cannot take is ever run
 
 
 def test_exact_value_is_what_the_documentation_says():

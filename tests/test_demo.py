@@ -45,12 +45,13 @@ def demo(add3):
 def test_solve_shows_the_models_answer_pythons_and_the_trace(demo):
     solved = demo.solve("123+456")
     assert solved.python == "579" and solved.answer == "579" and solved.right and solved.message == "right"
-    ((prompt, _), *trace), = solved.steps
+    ((prompt, _), *trace), ((check, _), *check_trace) = solved.steps  # the sum and the model's check of it
     assert prompt == "123+456=" and "".join(text for text, _ in trace) == "9750"  # reversed, zero-padded answer
-    assert all(label == "ok" for _, label in trace)
-    tokens = [token for token, _ in solved.confidence[1:]]
-    assert solved.confidence[0] == (" step 1: ", None)
-    assert tokens == ["9", "7", "5", "0", "<eos>"] and all(0 < p <= 1 for _, p in solved.confidence[1:])
+    assert check == "check: 456+123=" and "".join(text for text, _ in check_trace) == "9750"
+    assert all(label == "ok" for _, label in trace + check_trace)
+    tokens = [token for token, _ in solved.confidence[1:6]]
+    assert solved.confidence[0] == (" step 1: ", None) and solved.confidence[6] == (" check of step 1: ", None)
+    assert tokens == ["9", "7", "5", "0", "<eos>"] and all(0 < p <= 1 for _, p in solved.confidence[1:6])
 
 
 @pytest.mark.parametrize("a, op, b, fmt", [(345, "+", 678, "cot"), (807, "*", 214, "cot"), (345, "/", 7, "cot"),
@@ -75,7 +76,7 @@ def test_the_highlighted_trace_has_verify_traces_steps_and_marks_the_wrong_one(a
 
 def test_expressions_and_bad_input_give_messages_not_tracebacks(demo):
     two_steps = demo.solve("(12+34)+56")
-    assert two_steps.python == "102" and len(two_steps.steps) == 2
+    assert two_steps.python == "102" and len(two_steps.steps) == 4  # two steps, each with its check
     for bad, fragment in [("12+x", "character 'x'"), ("12*3", "trained on '+' only"), ("1234+1", "4 digits")]:
         solved = demo.solve(bad)
         assert solved.message.startswith(f"Cannot compute {bad!r}") and fragment in solved.message

@@ -365,9 +365,14 @@ def test_calc_expressions_run_every_step_through_the_model(trained, capsys):
     out, _ = trained
     assert main(["calc", str(out), "12+34+5", "(1+2)+(3+4)", "--trace"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0] == "12+34+5 51" and lines[3] == "(1+2)+(3+4) 10"
-    assert lines[1].startswith("  step 1: 12+34=64") and lines[2].startswith("  step 2: 46+05=150")  # reversed
-    assert all(line.endswith("[valid]") for line in lines if line.startswith("  step"))
+    assert lines[0] == "12+34+5 51" and lines[5] == "(1+2)+(3+4) 10"
+    assert lines[1].startswith("  step 1: 12+34=64") and lines[3].startswith("  step 2: 46+05=150")  # reversed
+    # each answer checked by the model (b + a) before it is used
+    assert lines[2].startswith("    check of step 1: 34+12=64")
+    assert lines[4].startswith("    check of step 2: 05+46=150")
+    assert all(line.endswith("[valid]") for line in lines if line.lstrip().startswith(("step", "check")))
+    assert len(lines) == 12 and main(["calc", str(out), "12+34+5", "--trace", "--no_check"]) == 0
+    assert capsys.readouterr().out.splitlines()[1:] == [lines[1], lines[3]]
 
 
 def test_calc_names_a_step_the_model_cannot_take_and_keeps_the_other_answers(trained, capsys):
