@@ -226,7 +226,9 @@ def test_in_the_browser_a_token_the_model_was_unsure_of_stands_out_from_a_sure_o
 
     demo = Demo(str(unsure))  # the probabilities, computed here, that the page must show
     for problem in [f"{a}+{b}" for a in (1, 12, 123, 999, 500) for b in (2, 34, 456, 1)]:
-        tokens = [(token, p) for token, p in demo.solve(problem).confidence if p is not None]
+        # every span the page shows, in order: a step's name (p None), then its tokens; the checks' steps too
+        spans = demo.solve(problem).confidence
+        tokens = [(token, p) for token, p in spans if p is not None]
         if any(p >= 0.99 for _, p in tokens) and any(p < 0.5 for _, p in tokens):
             break
     else:
@@ -236,16 +238,16 @@ def test_in_the_browser_a_token_the_model_was_unsure_of_stands_out_from_a_sure_o
         assert ask(page, problem)
         shown = page.locator("#confidence .textfield > span")  # one per token, in every Gradio 6 release
         deadline = time.time() + 60
-        while shown.count() < len(tokens) + 1 and time.time() < deadline:
+        while shown.count() < len(spans) and time.time() < deadline:
             time.sleep(0.2)
         # a token's colour is on the span or on one inside it, depending on the Gradio release
         painted = shown.evaluate_all("""els => els.map(e => [e.innerText.trim(), [e, ...e.querySelectorAll('*')]
             .map(x => getComputedStyle(x).backgroundColor).find(c => c !== 'rgba(0, 0, 0, 0)') || 'none'])""")
         legend = page.locator("#confidence [data-testid='highlighted-text:category-legend']").first.inner_text()
-    assert painted[0][0] == "step 1:" and [text for text, _ in painted[1:]] == [token for token, _ in tokens]
-    assert painted[0][1] == "none"  # a step's name: no highlight
-    for (token, p), (_, colour) in zip(tokens, painted[1:]):
-        if p >= 0.99:
+    assert [text for text, _ in painted] == [token.strip() for token, _ in spans]
+    assert painted[0][0] == "step 1:"
+    for (token, p), (_, colour) in zip(spans, painted):
+        if p is None or p >= 0.99:  # a step's name (a check's too) and a sure token: no highlight
             assert colour == "none", (token, p, colour)
         elif p < 0.5:
             assert "229, 57, 53" in colour, (token, p, colour)  # the p < 50 % band's red (#e53935)
