@@ -102,6 +102,12 @@ class RunArguments:
     length_buckets: bool = field(default=False, metadata={
         "help": "train each batch in groups of rows of similar length (one forward each, no row padded to the "
                 "batch's longest); the loss and gradient are the whole batch's (measured in the README)"})
+    focus_share: float = field(default=0.0, metadata={
+        "help": "arithmetic task: this share of the training rows is drawn by (operation, operand lengths) cell, "
+                "each cell weighted by its mean loss on a fixed probe of training problems, rescored every "
+                "--focus_every steps; the rest uniformly as before (0: off; README)"})
+    focus_every: int = field(default=250, metadata={"help": "steps between two scorings of the focus probe"})
+    focus_probe: int = field(default=64, metadata={"help": "training problems per cell in the focus probe"})
     overwrite_output_dir: bool = field(default=False, metadata={
         "help": "replace a finished model in the output folder (otherwise it is refused)"})
 
@@ -115,6 +121,10 @@ class RunArguments:
         check_int("eval_batch_size", self.eval_batch_size, 1)
         check_int("suite_size", self.suite_size, 1)
         check_int("cell_size", self.cell_size, 1)
+        if not 0 <= self.focus_share <= 1:
+            raise ValueError(f"--focus_share must be in [0, 1] (0: off), got {self.focus_share}")
+        check_int("focus_every", self.focus_every, 1)
+        check_int("focus_probe", self.focus_probe, 1)
         parse_suite_names(self.suites)
 
 

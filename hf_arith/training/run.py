@@ -45,6 +45,8 @@ class TrainResults:
     max_train_seconds: float | None = None  # the wall-clock budget, if the run had one
     hyperparameters: dict = field(default_factory=dict)
     evaluation: dict = field(default_factory=dict)
+    # --focus_share: its settings and, per rescoring, each cell's share of the focused rows (None when off)
+    focus: dict | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -168,10 +170,17 @@ class ArithTrainer(Trainer):
     """The Trainer, except that under a wall-clock budget (--max_train_seconds) the learning-rate decay follows the
     clock as well as the steps (callbacks.clock_schedule), so a run the budget cuts short ends annealed."""
 
-    def __init__(self, *args, timing: TargetAndTiming, length_buckets: bool = False, **kwargs):
+    def __init__(self, *args, timing: TargetAndTiming, length_buckets: bool = False, focus_sampler=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.timing = timing
         self.length_buckets = length_buckets
+        self.focus_sampler = focus_sampler
+
+    def _get_train_sampler(self, train_dataset=None):
+        """--focus_share: the focus sampler (focus.py) in place of the Trainer's random one."""
+        if self.focus_sampler is not None:
+            return self.focus_sampler
+        return super()._get_train_sampler(train_dataset)
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         """--length_buckets: one forward per group of rows of similar length (batching.length_buckets), each trimmed
@@ -239,9 +248,11 @@ def _train(spec: TrainSpec, task, resume: str | None, callbacks: list | None) ->
     timing = TargetAndTiming(target, task.target_metric, spec.run.max_train_seconds)
     if resume is not None:
         timing.resume_from(resume)  # the history and training time before the checkpoint count too
+    focus = task.focus(train_dataset, tokenizer)
     trainer = ArithTrainer(model=model, args=spec.training, train_dataset=train_dataset, eval_dataset=eval_dataset,
-                           processing_class=tokenizer, callbacks=[timing, *(callbacks or [])], timing=timing,
-                           length_buckets=spec.run.length_buckets,
+                           processing_class=tokenizer,
+                           callbacks=[timing, *([focus] if focus else []), *(callbacks or [])], timing=timing,
+                           length_buckets=spec.run.length_buckets, focus_sampler=focus.sampler if focus else None,
                            **task.trainer_pieces(tokenizer))
     parameters = sum(p.numel() for p in model.parameters())
     if trainer.is_world_process_zero():
@@ -263,7 +274,9 @@ def _train(spec: TrainSpec, task, resume: str | None, callbacks: list | None) ->
         seconds_to_target=timing.seconds_to_target, target_exact_match=target,
         stopped_by_time_budget=timing.stopped_by_budget, max_train_seconds=spec.run.max_train_seconds,
         validation=validation, device=str(spec.training.device),
-        hardware=hardware_description(spec.training.device), hyperparameters=hyperparameters(spec, model.config))
+        hardware=hardware_description(spec.training.device), hyperparameters=hyperparameters(spec, model.config),
+        focus=None if focus is None else {"share": spec.run.focus_share, "every": spec.run.focus_every,
+                                          "probe": spec.run.focus_probe, "history": focus.history})
     if trainer.is_world_process_zero():
         from .artifacts import summary_lines, write_artifacts  # matplotlib and the card renderer: rank 0 only
 

@@ -24,6 +24,7 @@ from ..tokenization_aligned import AlignedPairTokenizer
 from ..tokenization_char_fast import CharTokenizerFast
 from .arguments import TrainSpec
 from .collator import AnswerOnlyCollator
+from .focus import FocusCallback, FocusSampler, probe_rows, row_cells
 
 logger = logging.getLogger(__name__)
 
@@ -100,6 +101,17 @@ class ArithmeticTask:
         return {"data_collator": AnswerOnlyCollator(tokenizer),
                 "compute_metrics": teacher_forced_metrics(tokenizer, self.settings.format),
                 "preprocess_logits_for_metrics": preprocess_logits_for_metrics}
+
+    def focus(self, train_dataset, tokenizer):
+        """--focus_share > 0: the sampler that draws that share of the rows by cell and the callback that reweighs the
+        cells (focus.py); None when off."""
+        run = self.spec.run
+        if not run.focus_share:
+            return None
+        cells = row_cells(train_dataset)
+        sampler = FocusSampler(cells, run.focus_share, self.spec.training.data_seed or self.spec.training.seed)
+        probe = probe_rows(train_dataset, cells, run.focus_probe, self.spec.training.seed)
+        return FocusCallback(sampler, probe, AnswerOnlyCollator(tokenizer), run.focus_every)
 
     def saved_settings(self) -> dict:
         """Saved in the model's config as `arith_data`: what `hf-arith eval` / `calc` need to rebuild the data."""
@@ -220,6 +232,12 @@ class CorpusTask:
 
     def trainer_pieces(self, tokenizer) -> dict:
         return {}
+
+    def focus(self, train_dataset, tokenizer):
+        if self.spec.run.focus_share:
+            raise ValueError(f"--focus_share {self.spec.run.focus_share} weighs arithmetic cells; a corpus has none "
+                             "(use 0)")
+        return None
 
     def saved_settings(self) -> dict:
         return {"task": "corpus", "corpus_file": self.spec.data.corpus_file or "tinyshakespeare",
