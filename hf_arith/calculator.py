@@ -16,6 +16,12 @@ answer and an error naming the step, the model's answer and what its check gave:
 cannot answer. A check needs the operation it uses (a model trained on / alone has no * to check with): a step with
 no check available is used unchecked and marked so (`Step.checked`); `Calculator(check=False)` turns checks off.
 
+An answer whose check disagrees gets second looks, the way a person rereads the digit they were unsure of: the model
+writes its first answer again up to the token it was least sure of (the smallest lead of its chosen logit over the
+next best), writes its second choice there and goes on by itself; the new answer is checked like the first. Up to
+`looks` tokens are tried, least sure first; the first answer its check confirms is the answer, and when none is, the
+expression gets no answer and the error names the first answer and its check. Every token is still the model's.
+
 All expressions advance together: each round collects the next step of every expression and runs them through the
 model as one batch, so a file of 10,000 plain problems is one batched generation.
 """
@@ -28,7 +34,7 @@ from .batching import encode
 from .data.settings import ArithmeticDataSettings
 from .data.traces import make_trace, read_answer
 from .data.verify import verify_trace
-from .evaluation.generation import generate_completions
+from .evaluation.generation import generate_from_ids, least_sure
 
 OPERATORS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "/"}
 _NUMBER = re.compile(r"\d+")
@@ -39,12 +45,24 @@ MAX_OPERATORS = 500  # + - * / signs, unary minus included
 MAX_NESTING = 100  # parentheses open at once
 
 
+# Second looks an answer whose check disagrees gets (Calculator(looks=...), `hf-arith calc --looks`): on the calc3
+# models every wrong answer the checks refused was right at its least or second least sure token (README).
+DEFAULT_LOOKS = 3
+
+
 class StepError(ValueError):
     """A step the model cannot take; the message names the step."""
 
 
 class CheckFailed(Exception):
     """The model's check of one of its answers disagreed with it; the message names the step."""
+
+
+@dataclass(frozen=True)
+class NoAnswer:
+    """What a check or a second look that wrote no answer hands its walker: why, as the end of a sentence."""
+
+    reason: str
 
 
 @dataclass
@@ -61,6 +79,10 @@ class Step:
     verdict: object = None  # verify_trace's TraceVerdict (Python's diagnosis, shown with --trace; never used to answer)
     check_of: int | None = None  # this step checks the one at position `check_of` (1-based) of Result.steps
     checked: bool | None = None  # for an answered step: whether the model's own check confirmed it (None: no check)
+    look_of: int | None = None  # this step is a second look at the step at position `look_of` (1-based)
+    look: int = 0  # which second look: its `look`-th least sure token changed to the model's second choice
+    # the model's first answer: where it was least sure, as (position, second choice, lead), filled when needed
+    alternatives: list | None = field(default=None, repr=False)
 
 
 @dataclass
@@ -134,6 +156,10 @@ def exact_value(tree: ast.expr) -> int | tuple[int, int]:
     return value(tree, top=True)
 
 
+# The operations each operation's check uses (_checks): a model without them has its answers used unchecked.
+CHECK_OPERATIONS = {"+": "+", "-": "+", "*": "*", "/": "*+"}
+
+
 def _checks(a: int, op: str, b: int, value):
     """The steps that check the model's `value` for a op b, as (x, op, y, expected): x None stands for the value the
     check before gave, expected None for "compared later". Every number here was written by the model or the user;
@@ -147,17 +173,42 @@ def _checks(a: int, op: str, b: int, value):
     return [(value[0], "*", b, None), (None, "+", value[1], a)]  # q * b, then (q * b) + m
 
 
-def _ask(a: int, op: str, b: int, check: bool, operations: str):
+def _ask(a: int, op: str, b: int, check: bool, operations: str, looks: int = 0):
     """A generator: yields (a, op, b, role) requests to the model (role "step" for a op b itself, "check" for a step
-    that checks it) and returns the model's value for a op b; with `check`, only after the model's own check of it
-    agreed (CheckFailed when it did not). Yields "checked" or "unchecked" once the step's fate is known."""
+    that checks it, "look" for a second look at a op b) and returns the model's value for a op b; with `check`, only
+    once the model's own check of it agreed. An answer whose check disagrees gets up to `looks` second looks (the
+    calculator sends a NoAnswer for a look that wrote none); CheckFailed, naming the first answer and its check, when
+    none is confirmed. Yields "checked", "refuted" or "unchecked" once an answer's fate is known."""
     value = yield a, op, b, "step"
     if not check:
         return value
-    plan = _checks(a, op, b, value)
-    if any(c_op not in operations for _, c_op, _, _ in plan):
+    if any(c_op not in operations for c_op in CHECK_OPERATIONS[op]):
         yield "unchecked"
         return value
+    first_failure = None
+    for look in range(looks + 1):
+        if look:
+            value = yield a, op, b, "look"
+            if isinstance(value, NoAnswer):
+                continue
+        try:
+            yield from _confirm(a, op, b, value)
+        except CheckFailed as failed:
+            first_failure = first_failure or failed
+            yield "refuted"
+            continue
+        yield "checked"
+        return value
+    if looks:
+        raise CheckFailed(f"{first_failure}; {looks} second look{'s' * (looks > 1)} found no answer its check "
+                          "confirms")
+    raise first_failure
+
+
+def _confirm(a: int, op: str, b: int, value):
+    """A generator: the model's check of its `value` for a op b (yields the check's steps, receives their values);
+    CheckFailed when it disagrees."""
+    plan = _checks(a, op, b, value)
     shown = _format(value)
     if op == "/":
         quotient, remainder = value
@@ -173,18 +224,18 @@ def _ask(a: int, op: str, b: int, check: bool, operations: str):
                                   f"more than {a}")
             x = previous
         got = yield x, c_op, y, "check"
+        if isinstance(got, NoAnswer):
+            raise CheckFailed(f"the model answered {shown}, but its check {x}{c_op}{y} {got.reason}")
         if expected is not None and got != expected:
             raise CheckFailed(f"the model answered {shown}, but its check {x}{c_op}{y} gave {got}, not {expected}")
         previous = got
-    yield "checked"
-    return value
 
 
-def _binary(x: int, op: str, y: int, top: bool, check: bool, operations: str):
+def _binary(x: int, op: str, y: int, top: bool, check: bool, operations: str, looks: int):
     """Runs one binary operation through the model on magnitudes, keeping the sign outside (a generator: it yields
     the requests of `_ask` and receives the model's values)."""
     def ask(a, o, b):
-        return _ask(a, o, b, check, operations)
+        return _ask(a, o, b, check, operations, looks)
 
     if op == "-":
         op, y = "+", -y
@@ -201,15 +252,15 @@ def _binary(x: int, op: str, y: int, top: bool, check: bool, operations: str):
     return (quotient, remainder) if top else quotient
 
 
-def _walk(node, check: bool, operations: str, top=True):
+def _walk(node, check: bool, operations: str, looks: int, top=True):
     if isinstance(node, ast.Constant):
         return node.value
     if isinstance(node, ast.UnaryOp):
-        value = yield from _walk(node.operand, check, operations, top=False)
+        value = yield from _walk(node.operand, check, operations, looks, top=False)
         return -value if isinstance(node.op, ast.USub) else value
-    x = yield from _walk(node.left, check, operations, top=False)
-    y = yield from _walk(node.right, check, operations, top=False)
-    return (yield from _binary(x, OPERATORS[type(node.op)], y, top, check, operations))
+    x = yield from _walk(node.left, check, operations, looks, top=False)
+    y = yield from _walk(node.right, check, operations, looks, top=False)
+    return (yield from _binary(x, OPERATORS[type(node.op)], y, top, check, operations, looks))
 
 
 def _as_value(answer: str, op: str):
@@ -224,17 +275,34 @@ def _format(value) -> str:
 
 
 def _numbered(steps: list[Step]) -> list[int]:
-    """The 1-based positions in `steps` of the expression's own steps (not the checks): step N of an error message is
-    the N-th of these."""
-    return [n for n, step in enumerate(steps, 1) if step.check_of is None]
+    """The 1-based positions in `steps` of the expression's own steps (not the checks, not the second looks): step N
+    of an error message is the N-th of these."""
+    return [n for n, step in enumerate(steps, 1) if step.check_of is None and step.look_of is None]
+
+
+def step_name(step: Step, number: int) -> str:
+    """How a trace names `step`, the `number`-th of its expression's own steps or a check or second look at it."""
+    if step.check_of is not None:
+        return f"  check of step {number}"
+    return f"  second look {step.look} at step {number}" if step.look_of is not None else f"step {number}"
+
+
+def _attempt(steps: list[Step]) -> int:
+    """The 1-based position of the latest answer to the current step: the step itself or its latest second look."""
+    return max(n for n, step in enumerate(steps, 1) if step.check_of is None)
 
 
 class Calculator:
     """A trained hf_arith model as a calculator. `settings` is the model's config.arith_data; `check`: the model
-    checks each of its answers (module docstring) and the calculator answers only what the checks confirm."""
+    checks each of its answers (module docstring) and the calculator answers only what the checks confirm; `looks`:
+    how many second looks an answer whose check disagrees gets (module docstring; 0: none)."""
 
-    def __init__(self, model, tokenizer, settings: dict, batch_size: int = 1000, check: bool = True):
+    def __init__(self, model, tokenizer, settings: dict, batch_size: int = 1000, check: bool = True,
+                 looks: int = DEFAULT_LOOKS):
+        if isinstance(looks, bool) or not isinstance(looks, int) or looks < 0:
+            raise ValueError(f"looks must be an int >= 0, got {looks!r}")
         self.model, self.tokenizer, self.batch_size, self.check_answers = model, tokenizer, batch_size, check
+        self.looks = looks
         self.operations, self.format = settings["operations"], settings["format"]
         # The data's own padding rule (a fixed width, each problem's longer operand, or none); the longest operand is
         # the fixed width, else what the tokenizer takes (an aligned tokenizer names it), else the training range.
@@ -272,69 +340,98 @@ class Calculator:
         results = [Result(t.strip()) for t in texts]
         walkers, pending = {}, {}
         for i, tree in enumerate(trees):
-            walkers[i] = _walk(tree, self.check_answers, self.operations)
+            walkers[i] = _walk(tree, self.check_answers, self.operations, self.looks)
             self._advance(i, walkers, pending, results, None)
         while pending:
             order = list(pending)
             steps = [pending[i] for i in order]
-            traces = [make_trace(s.a, s.op, s.b, self.format, self.pad_width) for s in steps]
-            budgets = [len(encode(self.tokenizer, completion)) + 1 for _, completion in traces]
-            completions = generate_completions(self.model, self.tokenizer, [p for p, _ in traces], budgets,
-                                               self.batch_size)
             pending = {}
-            for i, step, (prompt, _), completion in zip(order, steps, traces, completions):
-                step.prompt, step.completion = prompt, completion.text
-                step.verdict = verify_trace(prompt, completion.text, self.format)
-                answer = read_answer(completion.text, step.op, self.format) if completion.finished else None
+            requests = [self._request(results[i], step) for i, step in zip(order, steps)]
+            asked = [n for n, request in enumerate(requests) if request is not None]
+            completions = generate_from_ids(self.model, self.tokenizer, [requests[n][0] for n in asked],
+                                            [requests[n][1] for n in asked], self.batch_size)
+            answered = dict(zip(asked, completions))
+            for n, (i, step) in enumerate(zip(order, steps)):
+                if n not in answered:  # a second look with no token left to change: it writes no answer
+                    step.reason = "no other token to look at"
+                    self._advance(i, walkers, pending, results, NoAnswer(step.reason))
+                    continue
+                completion = answered[n]
+                step.completion = requests[n][2] + completion.text
+                step.verdict = verify_trace(step.prompt, step.completion, self.format)
+                answer = read_answer(step.completion, step.op, self.format) if completion.finished else None
                 if answer is None:
-                    step.reason = completion.reason or f"no {step.op} answer in {completion.text!r}"
-                    number = len(_numbered(results[i].steps))
-                    if step.check_of is None:
-                        results[i].error = f"step {number} ({step.a}{step.op}{step.b}): {step.reason}"
-                    else:  # a check that gave no answer confirms nothing
-                        checked = results[i].steps[step.check_of - 1]
-                        checked.checked, results[i].refused = False, True
-                        results[i].error = (f"step {number} ({checked.a}{checked.op}{checked.b}): its check "
-                                            f"{step.a}{step.op}{step.b} gave no answer ({step.reason}); no answer")
+                    step.reason = completion.reason or f"no {step.op} answer in {step.completion!r}"
+                    if step.check_of is None and step.look_of is None:
+                        results[i].error = f"step {len(_numbered(results[i].steps))} ({step.a}{step.op}{step.b}): " \
+                                           f"{step.reason}"
+                        continue
+                    # a check or a second look that gave no answer confirms nothing: its walker decides what follows
+                    self._advance(i, walkers, pending, results, NoAnswer(f"gave no answer ({step.reason})"))
                     continue
                 step.value = _as_value(answer, step.op)
                 self._advance(i, walkers, pending, results, step.value)
         return results
 
+    def _request(self, result: Result, step: Step):
+        """What the model is asked for `step`: (prompt ids with any tokens fixed after them, token budget, the fixed
+        tokens' text), or None for a second look that has no token left to change. A second look writes the first
+        answer up to its look-th least sure token, the model's second choice there, and lets the model go on."""
+        step.prompt, reference = make_trace(step.a, step.op, step.b, self.format, self.pad_width)
+        prompt_ids, budget = encode(self.tokenizer, step.prompt), len(encode(self.tokenizer, reference)) + 1
+        if step.look_of is None:
+            return prompt_ids, budget, ""
+        first = result.steps[step.look_of - 1]
+        written = encode(self.tokenizer, first.completion)
+        if first.alternatives is None:
+            # text and ids must spell each other (they do for hf_arith's tokenizers): else nothing to look at
+            spelled = self.tokenizer.convert_ids_to_tokens(written)
+            first.alternatives = (least_sure(self.model, self.tokenizer, prompt_ids, written)
+                                  if "".join(spelled) == first.completion else [])
+        if step.look > len(first.alternatives):
+            return None
+        position, token, _ = first.alternatives[step.look - 1]
+        fixed = written[:position] + [token]
+        if len(fixed) >= budget:
+            return None
+        return prompt_ids + fixed, budget - len(fixed), "".join(self.tokenizer.convert_ids_to_tokens(fixed))
+
     def _advance(self, i, walkers, pending, results, value) -> None:
         steps = results[i].steps
         try:
             request = walkers[i].send(value)
-            while isinstance(request, str):  # "checked" / "unchecked": the fate of the last step asked for
-                if request == "checked":
-                    steps[_numbered(steps)[-1] - 1].checked = True
+            while isinstance(request, str):  # "checked" / "refuted" / "unchecked": the fate of the latest answer
+                if request != "unchecked":
+                    steps[_attempt(steps) - 1].checked = request == "checked"
                 request = walkers[i].send(None)
         except StopIteration as done:
             results[i].answer = _format(done.value)
             return
         except CheckFailed as failed:
             checked = steps[_numbered(steps)[-1] - 1]
-            checked.checked = False
             results[i].error = (f"step {len(_numbered(steps))} ({checked.a}{checked.op}{checked.b}): {failed}; "
                                 f"no answer")
             results[i].refused = True
             return
         a, op, b, role = request
-        step = Step(a, op, b, check_of=_numbered(steps)[-1] if role == "check" else None)
+        if role == "look":
+            first = _numbered(steps)[-1]
+            look = sum(step.look_of == first for step in steps) + 1
+            step = Step(a, op, b, look_of=first, look=look)
+        else:
+            step = Step(a, op, b, check_of=_attempt(steps) if role == "check" else None)
         steps.append(step)
         try:
             self.check_step(a, op, b, len(_numbered(steps)))
         except StepError as error:
-            if role == "check":  # the model's answer led to a check beyond what it can compute: not confirmed
-                checked = steps[step.check_of - 1]
-                checked.checked = False
-                results[i].error = (f"step {len(_numbered(steps))} ({checked.a}{checked.op}{checked.b}): its check "
-                                    f"{a}{op}{b} cannot be computed ({str(error).partition(': ')[2]}); no answer")
-                results[i].refused = True
+            if role == "check":  # the answer led to a check beyond what the model computes: it confirms nothing
+                step.reason = f"cannot be computed ({str(error).partition(': ')[2]})"
+                self._advance(i, walkers, pending, results, NoAnswer(step.reason))
             else:
                 results[i].error, results[i].input_error = str(error), True
             return
         pending[i] = step
 
 
-__all__ = ["Calculator", "CheckFailed", "Result", "Step", "StepError", "exact_value", "parse_expression"]
+__all__ = ["DEFAULT_LOOKS", "Calculator", "CheckFailed", "NoAnswer", "Result", "Step", "StepError", "exact_value",
+           "parse_expression", "step_name"]

@@ -66,12 +66,18 @@ def cmd_calc(argv):
     parser.add_argument("--no_check", action="store_true",
                         help="use the model's answers without its own check of each (faster; a wrong answer then "
                              "passes as an answer)")
+    parser.add_argument("--looks", type=int, default=None,
+                        help="second looks an answer whose check disagrees gets (default 3): each changes the token "
+                             "the model was least sure of (then the next least sure) to its second choice and lets it "
+                             "go on; the first answer its check confirms is used (0: refuse at once)")
     parser.add_argument("--batch_size", type=int, default=1000)
     # A leading space keeps argparse from reading '-5+3' as an option; expressions ignore surrounding spaces.
     # Intermixed: options and problems in any order (`calc MODEL --answer-only 1+2`, `calc MODEL 1+2 --trace`).
     args = parser.parse_intermixed_args([" " + a if _looks_like_expression(a) else a for a in argv])
     if args.batch_size < 1:
         raise UsageError(f"hf-arith calc: error: --batch_size must be >= 1, got {args.batch_size}")
+    if args.looks is not None and args.looks < 0:
+        raise UsageError(f"hf-arith calc: error: --looks must be >= 0, got {args.looks}")
     if args.problems:
         numbered = [(f"argument {n}", text) for n, text in enumerate(args.problems, 1)]
     else:
@@ -80,9 +86,10 @@ def cmd_calc(argv):
         raise UsageError("hf-arith calc: error: no problems given (arguments or stdin)")
     loaded = _load(args.model_dir)
 
-    from hf_arith.calculator import Calculator
+    from hf_arith.calculator import DEFAULT_LOOKS, Calculator, step_name
 
-    calculator = Calculator(loaded.model, loaded.tokenizer, loaded.settings, args.batch_size, check=not args.no_check)
+    calculator = Calculator(loaded.model, loaded.tokenizer, loaded.settings, args.batch_size, check=not args.no_check,
+                            looks=DEFAULT_LOOKS if args.looks is None else args.looks)
     for where, text in numbered:  # every problem is checked before anything is computed or printed
         try:
             calculator.check(text)
@@ -97,11 +104,11 @@ def cmd_calc(argv):
         if args.trace:  # the verdict is verify_trace's (Python's) diagnosis, printed for the reader only
             own = 0
             for step in result.steps:
-                own += step.check_of is None
+                own += step.check_of is None and step.look_of is None
                 verdict = step.verdict
                 status = ("not run" if verdict is None else "valid" if verdict.valid
                           else f"first wrong step {verdict.first_error_step}")
-                name = f"step {own}" if step.check_of is None else f"  check of step {own}"
+                name = step_name(step, own)
                 print(f"  {name}: {step.prompt or f'{step.a}{step.op}{step.b}='}{step.completion}  [{status}]")
     if any(r.input_error for r in results):
         return 2

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 
 from .batching import encode
-from .calculator import Calculator, StepError, exact_value, parse_expression
+from .calculator import Calculator, StepError, exact_value, parse_expression, step_name
 from .data.verify import read_steps
 from .loading import load_model_folder
 
@@ -66,14 +66,15 @@ class Demo:
         (result,) = self.calculator.run([text])
         steps, confidence, number = [], [], 0
         for step in result.steps:
-            number += step.check_of is None
-            name = f"step {number}" if step.check_of is None else f"check of step {number}"
+            number += step.check_of is None and step.look_of is None
+            name = step_name(step, number).strip()
             verdict = step.verdict
             if verdict is None:  # a step the model could not take: not run
                 steps.append([(f"{step.a}{step.op}{step.b}=", "not run")])
                 continue
-            # a check (the model computing its answer back) is shown like a step, named so
-            spans = [(step.prompt if step.check_of is None else f"check: {step.prompt}", None)]
+            # a check (the model computing its answer back) and a second look are shown like a step, named so
+            label = "check: " if step.check_of is not None else "second look: " if step.look_of is not None else ""
+            spans = [(label + step.prompt, None)]
             steps.append(spans + _trace_spans(step.completion, step.op, verdict))
             confidence += [(f" {name}: ", None)] + self.confidence(step.prompt, step.completion)
         answer = result.answer if result.answer is not None else "?"

@@ -10,7 +10,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hf_arith import AlignedPairTokenizer
+from hf_arith import AlignedPairTokenizer, CharTokenizerFast
 from hf_arith.batching import encode
 from hf_arith.calculator import Calculator, exact_value, parse_expression
 from hf_arith.data.traces import make_completion, parse_prompt
@@ -168,7 +168,8 @@ def test_the_model_checks_every_answer_before_it_is_used(text, answer, steps):
 def test_a_wrong_answer_is_refused_with_the_step_and_what_its_check_gave(wrong, text, fragment):
     tokenizer = AlignedPairTokenizer(max_digits=4)
     settings = {"operations": "+-*/", "format": "plain", "max_digits": 4, "zero_pad": False}
-    (result,) = Calculator(WrongModel(tokenizer, wrong), tokenizer, settings).run([text])
+    # no second looks: the check's own verdict (second looks: test_second_looks_*)
+    (result,) = Calculator(WrongModel(tokenizer, wrong), tokenizer, settings, looks=0).run([text])
     assert result.answer is None and result.refused and not result.input_error
     assert fragment in result.error and result.error.endswith("; no answer")
     assert [s.checked for s in result.steps if s.check_of is None][-1] is False
@@ -271,3 +272,115 @@ def test_expressions_beyond_the_limits_are_named_before_parsing(text, fragment):
     calc, _ = calculator()
     with pytest.raises(ValueError, match=fragment):
         calc.check(text)
+
+
+class UnsureModel:
+    """A character model of the plain format that writes `first[prompt]` as its first answer (the right one for any
+    other prompt), and whose logits lead with every token it was given by 10, except at `unsure[prompt] = (position,
+    character)`: there the character is a close second (lead 0.5). After tokens fixed past the prompt it writes the
+    rest of the right answer if they begin it, else the rest of its first answer."""
+
+    def __init__(self, tokenizer, first, unsure):
+        self.tokenizer, self.first, self.unsure = tokenizer, first, unsure
+        self.config = SimpleNamespace(position_embedding="rope", n_positions=512)
+        self.device = torch.device("cpu")
+        self.asked = []  # (prompt, tokens fixed after it) per row generated
+
+    def eval(self):
+        return self
+
+    @staticmethod
+    def _right(prompt):
+        a, op, b = parse_prompt(prompt)
+        return make_completion(int(a), op, int(b), "plain", None)
+
+    def generate(self, input_ids, attention_mask, max_new_tokens, **kwargs):
+        rows = []
+        for ids, mask in zip(input_ids, attention_mask):
+            text = self.tokenizer.decode(ids[mask.bool()].tolist())
+            prompt, fixed = text[: text.index("=") + 1], text[text.index("=") + 1 :]
+            self.asked.append((prompt, fixed))
+            right = self._right(prompt)
+            answer = right if fixed and right.startswith(fixed) else self.first.get(prompt, right)
+            new = (encode(self.tokenizer, answer[len(fixed):]) + [self.tokenizer.eos_token_id])[:max_new_tokens]
+            rows.append(ids.tolist() + new + [self.tokenizer.pad_token_id] * (max_new_tokens - len(new)))
+        return torch.tensor(rows)
+
+    def __call__(self, input_ids, attention_mask):
+        logits = torch.zeros(*input_ids.shape, len(self.tokenizer))
+        for r, ids in enumerate(input_ids.tolist()):
+            logits[r, torch.arange(len(ids) - 1), ids[1:]] = 10.0
+            text = self.tokenizer.decode(ids)
+            prompt = text[: text.index("=") + 1]
+            if prompt in self.unsure:
+                position, character = self.unsure[prompt]
+                logits[r, len(prompt) - 1 + position, self.tokenizer.convert_tokens_to_ids(character)] = 9.5
+        return SimpleNamespace(logits=logits)
+
+
+def unsure_calculator(first, unsure, looks=3):
+    tokenizer = CharTokenizerFast()
+    settings = {"operations": "+-*/", "format": "plain", "max_digits": 3, "zero_pad": False}
+    model = UnsureModel(tokenizer, first, unsure)
+    return Calculator(model, tokenizer, settings, looks=looks), model
+
+
+def test_second_looks_change_the_least_sure_token_and_answer_once_the_check_agrees():
+    # 345/7 = 49r2: the model writes 48r2, unsure of its '8' (position 1), with '9' a close second
+    calc, model = unsure_calculator({"345/7=": "48r2"}, {"345/7=": (1, "9")})
+    (result,) = calc.run(["345/7"])
+    assert result.answer == "49r2" and result.error is None and not result.refused
+    shown = [(s.prompt, s.completion, s.check_of, s.look_of, s.look, s.checked) for s in result.steps]
+    assert shown == [("345/7=", "48r2", None, None, 0, False),  # refuted by its check: 48 * 7 = 336, + 2 = 338
+                     ("48*7=", "336", 1, None, 0, None), ("336+2=", "338", 1, None, 0, None),
+                     ("345/7=", "49r2", None, 1, 1, True),  # '4', then the second choice '9'; the model goes on
+                     ("49*7=", "343", 4, None, 0, None), ("343+2=", "345", 4, None, 0, None)]
+    assert ("345/7=", "49") in model.asked  # the look fixed the first answer's tokens up to the changed one
+
+
+def test_second_looks_that_find_nothing_confirmed_refuse_with_the_first_answer_and_its_check():
+    # unsure of the '4', whose second choice '3' begins no right answer: every look is refuted or writes nothing
+    calc, _ = unsure_calculator({"345/7=": "48r2"}, {"345/7=": (0, "3")})
+    (result,) = calc.run(["345/7"])
+    assert result.answer is None and result.refused
+    assert result.error == ("step 1 (345/7): the model answered 48r2, but its check 336+2 gave 338, not 345; 3 second "
+                            "looks found no answer its check confirms; no answer")
+    looks = [s for s in result.steps if s.look_of is not None]
+    assert [s.look for s in looks] == [1, 2, 3] and all(s.checked is not True for s in looks)
+    calc, model = unsure_calculator({"345/7=": "48r2"}, {"345/7=": (1, "9")}, looks=0)  # no looks: refused at once
+    (result,) = calc.run(["345/7"])
+    assert result.refused and "second look" not in result.error and all(fixed == "" for _, fixed in model.asked)
+
+
+def test_a_confirmed_answer_gets_no_second_look_and_looks_are_counted_per_step():
+    calc, model = unsure_calculator({"14*2=": "27"}, {"14*2=": (1, "8")})
+    (result,) = calc.run(["100/7*2"])  # step 1 right at once; step 2 (14*2) right on its first look
+    assert result.answer == "28"
+    assert [(s.a, s.op, s.b, s.look_of, s.look) for s in result.steps if s.check_of is None] == [
+        (100, "/", 7, None, 0), (14, "*", 2, None, 0), (14, "*", 2, 4, 1)]
+    assert [fixed for prompt, fixed in model.asked if prompt != "14*2="] == [""] * (len(model.asked) - 2)
+    with pytest.raises(ValueError, match="looks must be an int >= 0, got -1"):
+        unsure_calculator({}, {}, looks=-1)
+
+
+def test_least_sure_ranks_every_written_token_by_its_lead_over_the_best_other_non_special_token():
+    from hf_arith import ArithGPTConfig, ArithGPTForCausalLM
+    from hf_arith.evaluation.generation import least_sure
+
+    torch.manual_seed(0)
+    tokenizer = CharTokenizerFast()
+    model = ArithGPTForCausalLM(ArithGPTConfig(vocab_size=len(tokenizer), n_positions=64, n_embd=32, n_layer=1,
+                                               n_head=2, pad_token_id=tokenizer.pad_token_id))
+    prompt, completion = encode(tokenizer, "345/7="), encode(tokenizer, "49r2")
+    ranked = least_sure(model, tokenizer, prompt, completion)
+    assert sorted(p for p, _, _ in ranked) == [0, 1, 2, 3]
+    assert [lead for _, _, lead in ranked] == sorted(lead for _, _, lead in ranked)
+    with torch.no_grad():
+        logits = model(torch.tensor([prompt + completion])).logits[0]
+    special = set(tokenizer.all_special_ids)
+    for position, token, lead in ranked:  # computed here again, one position at a time
+        row = logits[len(prompt) - 1 + position]
+        best_other = max((float(row[t]), t) for t in range(len(tokenizer)) if t != completion[position]
+                         and t not in special)
+        assert token == best_other[1] and abs(lead - (float(row[completion[position]]) - best_other[0])) < 1e-4
+    assert least_sure(model, tokenizer, prompt, []) == []

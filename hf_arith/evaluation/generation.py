@@ -57,16 +57,24 @@ def generate_completions(model, tokenizer, prompts: list[str], max_new_tokens: i
     so little is padded. A batch that fails (e.g. a position beyond the model's table) is retried one prompt at a
     time, and a prompt that fails alone gets finished=False with the error as its reason: no answer is dropped.
     """
+    return generate_from_ids(model, tokenizer, [encode(tokenizer, p) for p in prompts], max_new_tokens, batch_size,
+                             use_cache)
+
+
+@torch.no_grad()
+def generate_from_ids(model, tokenizer, encoded: list[list[int]], max_new_tokens: int | list[int],
+                      batch_size: int = 1000, use_cache: bool = True) -> list[Completion]:
+    """`generate_completions` for prompts given as token ids (a prompt followed by tokens the caller fixes, e.g. the
+    calculator's second look)."""
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    budgets = [max_new_tokens] * len(prompts) if isinstance(max_new_tokens, int) else list(max_new_tokens)
-    if len(budgets) != len(prompts) or min(budgets, default=1) < 1:
+    budgets = [max_new_tokens] * len(encoded) if isinstance(max_new_tokens, int) else list(max_new_tokens)
+    if len(budgets) != len(encoded) or min(budgets, default=1) < 1:
         raise ValueError("max_new_tokens must be >= 1 and given once or once per prompt")
     model.eval()
     id_to_token = {i: token for token, i in tokenizer.get_vocab().items()}  # one dict lookup per token: fast
-    encoded = [encode(tokenizer, p) for p in prompts]
-    order = sorted(range(len(prompts)), key=lambda i: len(encoded[i]))
-    completions: list[Completion | None] = [None] * len(prompts)
+    order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
+    completions: list[Completion | None] = [None] * len(encoded)
     for start in range(0, len(order), batch_size):
         rows = order[start : start + batch_size]
         try:
@@ -141,6 +149,25 @@ def greedy_reproduces(model, tokenizer, prompts: list[str], completions: list[st
     return certified
 
 
+@torch.no_grad()
+def least_sure(model, tokenizer, prompt_ids: list[int], completion_ids: list[int]) -> list[tuple[int, int, float]]:
+    """Where the model was least sure of a completion it wrote: for each position of `completion_ids`, the lead of
+    the written token's logit over the best other token's (special tokens left out: a second choice that stops or
+    pads writes no answer), as (position, that other token, lead), the smallest lead first. One forward
+    pass over prompt and completion (the logits greedy decoding saw, up to float rounding)."""
+    if not prompt_ids or not completion_ids:
+        return []
+    model.eval()
+    ids = torch.tensor([prompt_ids + completion_ids], device=model.device)
+    logits = model(input_ids=ids, attention_mask=torch.ones_like(ids)).logits[0, len(prompt_ids) - 1 : -1].float()
+    written = torch.tensor(completion_ids, device=logits.device)
+    others = logits.scatter(-1, written[:, None], float("-inf"))
+    others[:, sorted(set(tokenizer.all_special_ids))] = float("-inf")
+    lead = logits.gather(-1, written[:, None])[:, 0] - others.amax(-1)
+    second = others.argmax(-1)
+    return sorted(((p, int(second[p]), float(lead[p])) for p in range(len(completion_ids))), key=lambda x: x[2])
+
+
 # What `sample_text` generates at most in one call: at a few thousand tokens a second on a CPU, about an hour or more;
 # a larger request (a typo, a billion) is refused rather than run for days.
 MAX_SAMPLE_TOKENS = 1_000_000
@@ -193,5 +220,5 @@ def sample_text(model, tokenizer, prompt: str, max_new_tokens: int, generator_se
     return tokenizer.decode(generated)
 
 
-__all__ = ["CERTIFY_MARGIN", "MAX_SAMPLE_TOKENS", "Completion", "generate_completions", "greedy_reproduces",
-           "sample_text"]
+__all__ = ["CERTIFY_MARGIN", "MAX_SAMPLE_TOKENS", "Completion", "generate_completions", "generate_from_ids",
+           "greedy_reproduces", "least_sure", "sample_text"]
