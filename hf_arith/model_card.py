@@ -57,6 +57,17 @@ def budget_line(results: dict) -> str:
             "the model is annealed, but it is not the preset's model)")
 
 
+def focus_line(focus: dict) -> str:
+    """--focus_share on the card: the setting, and where the focus was at the last rescoring."""
+    line = (f"Focus: {focus['share']:.0%} of the training rows drawn by cell, each cell weighted by its mean loss on "
+            f"{focus['probe']} training problems, rescored every {focus['every']} steps")
+    if focus["history"]:
+        last = focus["history"][-1]
+        top = sorted(last["shares"].items(), key=lambda kv: -kv[1])[:3]
+        line += f"; at step {last['step']:,} most on " + ", ".join(f"`{cell}` {share:.0%}" for cell, share in top)
+    return line + "."
+
+
 def write_model_card(output_dir: str, repo: str | None = None) -> str:
     """Renders README.md from what the folder holds: config.json (the task and data settings under arith_data) and
     all_results.json (the run's measurements, hyperparameters and evaluation). `hf-arith train` writes it at the end
@@ -81,6 +92,8 @@ def write_model_card(output_dir: str, repo: str | None = None) -> str:
               f"{results['seconds_to_target']:.1f} s" if results.get("seconds_to_target") is not None else "")
     train_line = (f"{results['global_step']} steps, {results['train_runtime_s']:.1f} s on {results['device']} "
                   f"[{results['hardware']}] (world size {results['world_size']}){target}.")
+    if results.get("focus"):
+        train_line += f" {focus_line(results['focus'])}"
     if results.get("stopped_by_time_budget"):
         train_line += f" **Note: {budget_line(results)}.**"
     card = ModelCard.from_template(

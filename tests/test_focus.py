@@ -147,3 +147,14 @@ def test_a_focused_run_trains_with_the_sampler_and_records_where_it_looked(tmp_p
     # 2-digit addition: the cells of + with 1- and 2-digit operands, every one weighed each time
     assert all(set(entry["shares"]) == {"+ 1x1", "+ 1x2", "+ 2x1", "+ 2x2"} for entry in focus["history"])
     assert results["evaluation"]["test"]["exact_match"] > 0.95  # it still learns what the tiny run learns
+
+
+def test_the_card_says_where_the_focus_was():
+    from hf_arith.model_card import focus_line
+
+    focus = {"share": 0.5, "every": 250, "probe": 64,
+             "history": [{"step": 0, "shares": {"/ 3x2": 0.5, "+ 1x1": 0.5}},
+                         {"step": 7750, "shares": {"/ 3x2": 0.6, "* 3x3": 0.3, "+ 1x1": 0.05, "- 2x2": 0.05}}]}
+    assert focus_line(focus) == ("Focus: 50% of the training rows drawn by cell, each cell weighted by its mean loss "
+                                 "on 64 training problems, rescored every 250 steps; at step 7,750 most on `/ 3x2` "
+                                 "60%, `* 3x3` 30%, `+ 1x1` 5%.")
