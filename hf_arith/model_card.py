@@ -59,8 +59,9 @@ def budget_line(results: dict) -> str:
 
 def focus_line(focus: dict) -> str:
     """--focus_share on the card: the setting, and where the focus was at the last rescoring."""
-    line = (f"Focus: {focus['share']:.0%} of the training rows drawn by cell, each cell weighted by its mean loss on "
-            f"{focus['probe']} training problems, rescored every {focus['every']} steps")
+    within = " within each operation's share of the rows" if focus.get("within") == "operation" else ""
+    line = (f"Focus: {focus['share']:.0%} of the training rows drawn by cell{within}, each cell weighted by its mean "
+            f"loss on {focus['probe']} training problems, rescored every {focus['every']} steps")
     if focus["history"]:
         last = focus["history"][-1]
         top = sorted(last["shares"].items(), key=lambda kv: -kv[1])[:3]

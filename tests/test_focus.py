@@ -158,3 +158,14 @@ def test_the_card_says_where_the_focus_was():
     assert focus_line(focus) == ("Focus: 50% of the training rows drawn by cell, each cell weighted by its mean loss "
                                  "on 64 training problems, rescored every 250 steps; at step 7,750 most on `/ 3x2` "
                                  "60%, `* 3x3` 30%, `+ 1x1` 5%.")
+
+
+def test_focus_within_operations_keeps_each_operations_share_of_the_rows():
+    # + has 6,000 rows, / 4,000; all the weight on / 3x2 still leaves + its 60 % of the focused draws
+    cells = _cells({("+", 3, 3): 6000, ("/", 3, 2): 1000, ("/", 3, 3): 3000})
+    sampler = FocusSampler(cells, share=1.0, seed=0, num_samples=20_000, within="operation")
+    sampler.set_weights({("/", 3, 2): 2.0, ("/", 3, 3): 0.0, ("+", 3, 3): 0.0})
+    drawn = Counter(cells[i] for i in sampler)
+    assert abs(drawn["+", 3, 3] / 20_000 - 0.6) < 0.01 and abs(drawn["/", 3, 2] / 20_000 - 0.4) < 0.01
+    with pytest.raises(ValueError, match=r"focus within must be one of \('all', 'operation'\), got 'cells'"):
+        FocusSampler(cells, 0.5, seed=0, within="cells")

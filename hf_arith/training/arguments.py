@@ -106,6 +106,9 @@ class RunArguments:
         "help": "arithmetic task: this share of the training rows is drawn by (operation, operand lengths) cell, "
                 "each cell weighted by its mean loss on a fixed probe of training problems, rescored every "
                 "--focus_every steps; the rest uniformly as before (0: off; README)"})
+    focus_within: Literal["all", "operation"] = field(default="all", metadata={
+        "help": "what the focus weighs against each other: all cells, or each operation's cells within that "
+                "operation's share of the training rows"})
     focus_every: int = field(default=250, metadata={"help": "steps between two scorings of the focus probe"})
     focus_probe: int = field(default=64, metadata={"help": "training problems per cell in the focus probe"})
     overwrite_output_dir: bool = field(default=False, metadata={

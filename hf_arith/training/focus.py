@@ -20,6 +20,9 @@ from transformers import TrainerCallback
 from ..data.problems import cell_of
 
 logger = logging.getLogger(__name__)
+# What the focus weighs against each other: every cell, or each operation's cells within that operation's share of
+# the training rows (so no operation loses rows to another).
+FOCUS_WITHIN = ("all", "operation")
 
 
 def cell_name(cell: tuple[str, int, int]) -> str:
@@ -38,12 +41,14 @@ class FocusSampler(torch.utils.data.Sampler):
     set, every row is drawn uniformly. Indices are drawn one at a time, so weights set during a pass take effect at
     once."""
 
-    def __init__(self, cells: list, share: float, seed: int, num_samples: int | None = None):
+    def __init__(self, cells: list, share: float, seed: int, num_samples: int | None = None, within: str = "all"):
         if not 0 < share <= 1:
             raise ValueError(f"focus share must be in (0, 1], got {share}")
+        if within not in FOCUS_WITHIN:
+            raise ValueError(f"focus within must be one of {FOCUS_WITHIN}, got {within!r}")
         if not cells:
             raise ValueError("the focus sampler needs at least one row")
-        self.share, self.seed, self.passes = share, seed, 0
+        self.share, self.seed, self.passes, self.within = share, seed, 0, within
         self.num_samples = len(cells) if num_samples is None else num_samples
         rows = defaultdict(list)
         for i, cell in enumerate(cells):
@@ -54,14 +59,25 @@ class FocusSampler(torch.utils.data.Sampler):
         self.weights: list[float] | None = None
 
     def set_weights(self, weights: dict) -> None:
-        """weights: cell -> weight >= 0 (a cell left out: 0). All zero (nothing left to learn): uniform rows."""
+        """weights: cell -> weight >= 0 (a cell left out: 0). All zero (nothing left to learn): uniform rows.
+        within="operation": each operation keeps its share of the training rows, and the weights divide it among its
+        cells (an operation whose weights are all zero: among its rows uniformly)."""
         unknown = set(weights) - set(self.cells)
         if unknown:
             raise ValueError(f"no training rows in cell(s) {sorted(map(cell_name, unknown))}")
         values = [float(weights.get(cell, 0.0)) for cell in self.cells]
         if any(not v >= 0 for v in values):  # negative or NaN
             raise ValueError(f"focus weights must be >= 0, got {weights}")
+        if self.within == "operation":
+            values = self._within_operations(values)
         self.weights = values if sum(values) > 0 else None
+
+    def _within_operations(self, values: list[float]) -> list[float]:
+        ops = {cell[0] for cell in self.cells}
+        rows = {op: sum(len(r) for c, r in zip(self.cells, self.rows) if c[0] == op) for op in ops}
+        weight = {op: sum(v for c, v in zip(self.cells, values) if c[0] == op) for op in ops}
+        return [rows[c[0]] / self.total * (v / weight[c[0]] if weight[c[0]] > 0 else len(r) / rows[c[0]])
+                for c, v, r in zip(self.cells, values, self.rows)]
 
     def __len__(self) -> int:
         return self.num_samples
@@ -137,4 +153,4 @@ class FocusCallback(TrainerCallback):
             self.update(model, state.global_step)
 
 
-__all__ = ["FocusCallback", "FocusSampler", "cell_name", "probe_rows", "row_cells", "row_losses"]
+__all__ = ["FOCUS_WITHIN", "FocusCallback", "FocusSampler", "cell_name", "probe_rows", "row_cells", "row_losses"]

@@ -275,8 +275,9 @@ def _train(spec: TrainSpec, task, resume: str | None, callbacks: list | None) ->
         stopped_by_time_budget=timing.stopped_by_budget, max_train_seconds=spec.run.max_train_seconds,
         validation=validation, device=str(spec.training.device),
         hardware=hardware_description(spec.training.device), hyperparameters=hyperparameters(spec, model.config),
-        focus=None if focus is None else {"share": spec.run.focus_share, "every": spec.run.focus_every,
-                                          "probe": spec.run.focus_probe, "history": focus.history})
+        focus=None if focus is None else {"share": spec.run.focus_share, "within": spec.run.focus_within,
+                                          "every": spec.run.focus_every, "probe": spec.run.focus_probe,
+                                          "history": focus.history})
     if trainer.is_world_process_zero():
         from .artifacts import summary_lines, write_artifacts  # matplotlib and the card renderer: rank 0 only
 

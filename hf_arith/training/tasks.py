@@ -109,7 +109,8 @@ class ArithmeticTask:
         if not run.focus_share:
             return None
         cells = row_cells(train_dataset)
-        sampler = FocusSampler(cells, run.focus_share, self.spec.training.data_seed or self.spec.training.seed)
+        sampler = FocusSampler(cells, run.focus_share, self.spec.training.data_seed or self.spec.training.seed,
+                               within=run.focus_within)
         probe = probe_rows(train_dataset, cells, run.focus_probe, self.spec.training.seed)
         return FocusCallback(sampler, probe, AnswerOnlyCollator(tokenizer), run.focus_every)
 
