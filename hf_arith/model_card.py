@@ -60,8 +60,9 @@ def budget_line(results: dict) -> str:
 def focus_line(focus: dict) -> str:
     """--focus_share on the card: the setting, and where the focus was at the last rescoring."""
     within = " within each operation's share of the rows" if focus.get("within") == "operation" else ""
-    line = (f"Focus: {focus['share']:.0%} of the training rows drawn by cell{within}, each cell weighted by its mean "
-            f"loss on {focus['probe']} training problems, rescored every {focus['every']} steps")
+    cases = " (and by division case: a = b, b = 1, r = 0, r = b - 1)" if focus.get("cases") else ""
+    line = (f"Focus: {focus['share']:.0%} of the training rows drawn by cell{cases}{within}, each weighted by its "
+            f"mean loss on {focus['probe']} training problems, rescored every {focus['every']} steps")
     if focus["history"]:
         last = focus["history"][-1]
         top = sorted(last["shares"].items(), key=lambda kv: -kv[1])[:3]

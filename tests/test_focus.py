@@ -155,9 +155,12 @@ def test_the_card_says_where_the_focus_was():
     focus = {"share": 0.5, "every": 250, "probe": 64,
              "history": [{"step": 0, "shares": {"/ 3x2": 0.5, "+ 1x1": 0.5}},
                          {"step": 7750, "shares": {"/ 3x2": 0.6, "* 3x3": 0.3, "+ 1x1": 0.05, "- 2x2": 0.05}}]}
-    assert focus_line(focus) == ("Focus: 50% of the training rows drawn by cell, each cell weighted by its mean loss "
-                                 "on 64 training problems, rescored every 250 steps; at step 7,750 most on `/ 3x2` "
-                                 "60%, `* 3x3` 30%, `+ 1x1` 5%.")
+    assert focus_line(focus) == ("Focus: 50% of the training rows drawn by cell, each weighted by its mean loss on 64 "
+                                 "training problems, rescored every 250 steps; at step 7,750 most on `/ 3x2` 60%, "
+                                 "`* 3x3` 30%, `+ 1x1` 5%.")
+    assert focus_line({**focus, "cases": True, "within": "operation"}).startswith(
+        "Focus: 50% of the training rows drawn by cell (and by division case: a = b, b = 1, r = 0, r = b - 1) within "
+        "each operation's share of the rows, each weighted")
 
 
 def test_focus_within_operations_keeps_each_operations_share_of_the_rows():
@@ -169,3 +172,30 @@ def test_focus_within_operations_keeps_each_operations_share_of_the_rows():
     assert abs(drawn["+", 3, 3] / 20_000 - 0.6) < 0.01 and abs(drawn["/", 3, 2] / 20_000 - 0.4) < 0.01
     with pytest.raises(ValueError, match=r"focus within must be one of \('all', 'operation'\), got 'cells'"):
         FocusSampler(cells, 0.5, seed=0, within="cells")
+
+
+def test_the_calculator_preset_focuses_half_of_every_batch_and_the_flag_turns_it_off(tmp_path):
+    spec = parse_train_args(["--preset", "calc3", "--output_dir", str(tmp_path)])
+    assert (spec.run.focus_share, spec.run.focus_within, spec.run.focus_every, spec.run.focus_probe) == (
+        0.5, "all", 250, 64)
+    assert parse_train_args(["--preset", "add3", "--output_dir", str(tmp_path)]).run.focus_share == 0
+    assert parse_train_args(["--preset", "calc3", "--focus_share", "0", "--output_dir", str(tmp_path)]
+                            ).run.focus_share == 0
+
+
+def test_with_cases_a_division_in_a_case_is_weighed_in_its_case_not_its_cell():
+    from hf_arith.training.focus import focus_group
+
+    assert focus_group("/", 345, 7) == ("/", 3, 1) == focus_group("/", 345, 7, cases=False)
+    assert focus_group("/", 345, 345, cases=True) == ("/", "a=b")
+    assert focus_group("/", 345, 1, cases=True) == ("/", "b=1")  # r = 0 and r = b - 1 too: the first case named
+    assert focus_group("/", 350, 7, cases=True) == ("/", "r=0")
+    assert focus_group("/", 349, 7, cases=True) == ("/", "r=b-1")
+    assert focus_group("/", 5, 7, cases=True) == ("/", 1, 1)  # a < b is not one of the suite's cases
+    assert focus_group("+", 5, 5, cases=True) == ("+", 1, 1)
+    data = _traces([("/", 345, 345), ("/", 345, 7), ("+", 12, 3)])
+    cells = row_cells(data, cases=True)
+    assert cells == [("/", "a=b"), ("/", 3, 1), ("+", 2, 1)]
+    sampler = FocusSampler(cells, 1.0, seed=0, num_samples=300)
+    sampler.set_weights({("/", "a=b"): 1.0})
+    assert set(sampler) == {0}

@@ -109,6 +109,9 @@ class RunArguments:
     focus_within: Literal["all", "operation"] = field(default="all", metadata={
         "help": "what the focus weighs against each other: all cells, or each operation's cells within that "
                 "operation's share of the training rows"})
+    focus_cases: bool = field(default=False, metadata={
+        "help": "the focus also weighs the division cases a = b, b = 1, r = 0, r = b - 1 as groups of their own "
+                "(a division in one leaves its cell's group)"})
     focus_every: int = field(default=250, metadata={"help": "steps between two scorings of the focus probe"})
     focus_probe: int = field(default=64, metadata={"help": "training problems per cell in the focus probe"})
     overwrite_output_dir: bool = field(default=False, metadata={

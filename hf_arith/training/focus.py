@@ -18,6 +18,7 @@ import torch
 from transformers import TrainerCallback
 
 from ..data.problems import cell_of
+from ..data.suites import DIVISION_CASES, division_case
 
 logger = logging.getLogger(__name__)
 # What the focus weighs against each other: every cell, or each operation's cells within that operation's share of
@@ -25,14 +26,28 @@ logger = logging.getLogger(__name__)
 FOCUS_WITHIN = ("all", "operation")
 
 
-def cell_name(cell: tuple[str, int, int]) -> str:
+def cell_name(cell: tuple) -> str:
+    """'/ 3x2' for the cell ('/', 3, 2); '/ r=0' for the division case ('/', 'r=0')."""
+    if len(cell) == 2:
+        return f"{cell[0]} {cell[1]}"
     op, da, db = cell
     return f"{op} {da}x{db}"
 
 
-def row_cells(dataset) -> list[tuple[str, int, int]]:
-    """The (operation, digits of a, digits of b) cell of every row of a trace dataset (its `op`, `a`, `b` columns)."""
-    return [cell_of((op, int(a), int(b))) for op, a, b in zip(dataset["op"], dataset["a"], dataset["b"])]
+def focus_group(op: str, a: int, b: int, cases: bool = False) -> tuple:
+    """A problem's focus group: its (operation, digits of a, digits of b) cell, or with `cases`, for a division in
+    one of the cases a calculator gets wrong first (a = b, b = 1, r = 0, r = b - 1: the division_cases suite's), the
+    first of them it is in, as ('/', case)."""
+    if cases and op == "/":
+        case = next((c for c in division_case(a, b) if c in DIVISION_CASES), None)
+        if case is not None:
+            return op, case
+    return cell_of((op, a, b))
+
+
+def row_cells(dataset, cases: bool = False) -> list[tuple]:
+    """The focus group (`focus_group`) of every row of a trace dataset (its `op`, `a`, `b` columns)."""
+    return [focus_group(op, int(a), int(b), cases) for op, a, b in zip(dataset["op"], dataset["a"], dataset["b"])]
 
 
 class FocusSampler(torch.utils.data.Sampler):
@@ -53,7 +68,7 @@ class FocusSampler(torch.utils.data.Sampler):
         rows = defaultdict(list)
         for i, cell in enumerate(cells):
             rows[cell].append(i)
-        self.cells = sorted(rows)
+        self.cells = sorted(rows, key=cell_name)
         self.rows = [rows[cell] for cell in self.cells]
         self.total = len(cells)
         self.weights: list[float] | None = None
@@ -100,7 +115,7 @@ def probe_rows(dataset, cells: list, per_cell: int, seed: int) -> dict:
         rows[cell].append(i)
     rng = random.Random(f"{seed}-focus-probe")
     return {cell: [dataset[i] for i in sorted(rng.sample(indices, min(per_cell, len(indices))))]
-            for cell, indices in sorted(rows.items())}
+            for cell, indices in sorted(rows.items(), key=lambda item: cell_name(item[0]))}
 
 
 @torch.no_grad()
@@ -153,4 +168,5 @@ class FocusCallback(TrainerCallback):
             self.update(model, state.global_step)
 
 
-__all__ = ["FOCUS_WITHIN", "FocusCallback", "FocusSampler", "cell_name", "probe_rows", "row_cells", "row_losses"]
+__all__ = ["FOCUS_WITHIN", "FocusCallback", "FocusSampler", "cell_name", "focus_group", "probe_rows", "row_cells",
+           "row_losses"]

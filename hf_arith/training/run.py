@@ -276,6 +276,7 @@ def _train(spec: TrainSpec, task, resume: str | None, callbacks: list | None) ->
         validation=validation, device=str(spec.training.device),
         hardware=hardware_description(spec.training.device), hyperparameters=hyperparameters(spec, model.config),
         focus=None if focus is None else {"share": spec.run.focus_share, "within": spec.run.focus_within,
+                                          "cases": spec.run.focus_cases,
                                           "every": spec.run.focus_every, "probe": spec.run.focus_probe,
                                           "history": focus.history})
     if trainer.is_world_process_zero():

@@ -108,7 +108,7 @@ class ArithmeticTask:
         run = self.spec.run
         if not run.focus_share:
             return None
-        cells = row_cells(train_dataset)
+        cells = row_cells(train_dataset, run.focus_cases)
         sampler = FocusSampler(cells, run.focus_share, self.spec.training.data_seed or self.spec.training.seed,
                                within=run.focus_within)
         probe = probe_rows(train_dataset, cells, run.focus_probe, self.spec.training.seed)
