@@ -9,7 +9,7 @@ from hf_arith.batching import encode
 from hf_arith.data.settings import ArithmeticDataSettings
 from hf_arith.data.suites import suite_problems
 from hf_arith.data.traces import make_trace
-from hf_arith.evaluation.generation import generate_completions, greedy_reproduces
+from hf_arith.evaluation.generation import generate_completions, generate_from_ids, greedy_reproduces
 from hf_arith.evaluation.scoring import evaluate_problems
 from hf_arith.loading import load_model_folder
 
@@ -95,3 +95,19 @@ def test_rows_beyond_a_learned_table_and_coupled_positions_are_left_to_generatio
         greedy_reproduces(learned, tokenizer, ["1+1="], ["2"], batch_size=0)
     with pytest.raises(ValueError, match="1 prompts but 2 completions"):
         greedy_reproduces(learned, tokenizer, ["1+1="], ["2", "3"])
+
+
+def test_a_long_prompt_with_few_tokens_left_does_not_cut_the_short_prompts_beside_it(tiny_config):
+    # A second look's prompt holds most of its first answer and needs few tokens; the checks asked in the same round
+    # are short prompts that need many. Batched together under a learned table (n_positions=32), every row would
+    # stop where the long prompt meets the table's end (32 - 28 = 4 tokens); each must get what it gets alone.
+    tokenizer = CharTokenizer()
+    model = ArithGPTForCausalLM(tiny_config(position_embedding="learned", vocab_size=len(tokenizer))).eval()
+    rows, budgets = [encode(tokenizer, "12+3="), encode(tokenizer, "1" * 28), encode(tokenizer, "45+6=")], [20, 3, 20]
+    together = generate_from_ids(model, tokenizer, rows, budgets)
+    alone = [generate_from_ids(model, tokenizer, [row], [budget])[0] for row, budget in zip(rows, budgets)]
+    assert together == alone
+    assert not any("position table" in (completion.reason or "") for completion in together)
+    # the same rows with budgets beyond the table are cut alone, each where the table ends for it
+    long_only = generate_from_ids(model, tokenizer, rows[1:2], [10])[0]
+    assert not long_only.finished and "position table (n_positions=32)" in long_only.reason

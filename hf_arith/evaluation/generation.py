@@ -61,6 +61,25 @@ def generate_completions(model, tokenizer, prompts: list[str], max_new_tokens: i
                              use_cache)
 
 
+def _batches(model, encoded: list[list[int]], budgets: list[int], batch_size: int) -> list[list[int]]:
+    """Row indices in batches of similar prompt length. With a learned position table every row of a batch stops
+    generating where the batch's longest prompt reaches the table's end (`_generate_batch`), so a long prompt with a
+    short budget (a second look's prompt holds most of its answer) must not share a batch with short prompts that
+    need many tokens: a new batch starts where the longest prompt and the largest budget together pass the table.
+    A row's budget counts up to what it could get alone (a prompt too long for its budget is cut alone)."""
+    limit = model.config.n_positions if model.config.position_embedding == "learned" else None
+    batches, rows, most = [], [], 0
+    for i in sorted(range(len(encoded)), key=lambda i: len(encoded[i])):
+        length = len(encoded[i])
+        budget = budgets[i] if limit is None else min(budgets[i], max(limit - length, 0))
+        if rows and (len(rows) == batch_size or limit is not None and length + max(most, budget) > limit):
+            batches.append(rows)
+            rows, most = [], 0
+        rows.append(i)
+        most = max(most, budget)
+    return batches + [rows] if rows else batches
+
+
 @torch.no_grad()
 def generate_from_ids(model, tokenizer, encoded: list[list[int]], max_new_tokens: int | list[int],
                       batch_size: int = 1000, use_cache: bool = True) -> list[Completion]:
@@ -73,10 +92,8 @@ def generate_from_ids(model, tokenizer, encoded: list[list[int]], max_new_tokens
         raise ValueError("max_new_tokens must be >= 1 and given once or once per prompt")
     model.eval()
     id_to_token = {i: token for token, i in tokenizer.get_vocab().items()}  # one dict lookup per token: fast
-    order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
     completions: list[Completion | None] = [None] * len(encoded)
-    for start in range(0, len(order), batch_size):
-        rows = order[start : start + batch_size]
+    for rows in _batches(model, encoded, budgets, batch_size):
         try:
             batch = _generate_batch(model, tokenizer, [encoded[i] for i in rows], [budgets[i] for i in rows],
                                     use_cache, id_to_token)
