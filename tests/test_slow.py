@@ -24,17 +24,21 @@ def _train_cmd(*extra):
     return [sys.executable, "-m", "hf_arith.cli", "train", *TINY, *extra]
 
 
-def test_torchrun_two_processes(tmp_path):
+@pytest.mark.parametrize("focus", [[], ["--focus_share", "0.5", "--focus_every", "20"]], ids=["plain", "focus"])
+def test_torchrun_two_processes(tmp_path, focus):
     out = tmp_path / "ddp"
     # --standalone: a free port for the rendezvous (the default 29500 may be taken on a shared machine)
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "hf_arith.cli",
-           "train", *TINY, "--max_steps", "40", "--output_dir", str(out), "--data_cache_dir", str(tmp_path / "cache")]
+           "train", *TINY, "--max_steps", "40", "--output_dir", str(out), "--data_cache_dir", str(tmp_path / "cache"),
+           *focus]
     done = subprocess.run(cmd, capture_output=True, text=True, env=ENV, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     results = json.loads((out / "all_results.json").read_text())
     assert results["world_size"] == 2
     # each rank evaluates half of the 200 validation problems; the metrics see all 200, so they were gathered
     assert results["validation"]["eval_num_examples"] == 200
+    if focus:  # every rank scores the same probe with the same weights, so the ranks' samplers draw alike
+        assert [entry["step"] for entry in results["focus"]["history"]] == [0, 20]
 
 
 def test_sigkill_then_resume_matches_an_uninterrupted_run(tmp_path):
