@@ -58,8 +58,8 @@ TRAINING_PRESETS = {
     # A preset is a recipe: it is defined by its steps (the same seed trains the same model on every machine); its time
     # is measured (README), not imposed. 10,000 steps (0.5): 8,000 left seed 1's r = b - 1 at 99.897 % (2 of 1,951, one
     # over the goal's 1 in 1,000); 10,000 left 5, 2 and 5 of 165,324 suite problems wrong (seeds 0, 1, 2), ÷ at
-    # >= 99.90 % on every cell, case and suite, in 25 min whole on the README's 2-core CPU. 6,000 (0.2) left the
-    # 3-digit / 2-digit division cell at 89.8 and 97.2 % (seeds 0, 1). (It used to stop at a 740 s budget: on a machine 1.45x
+    # >= 99.90 % on every cell, case and suite, in 25 min whole on the README's 2-core CPU. 6,000 (0.2) left the 3-digit
+    # / 2-digit division cell at 89.8 and 97.2 % (seeds 0, 1). (It used to stop at a 740 s budget: on a machine 1.45x
     # slower that cut it at 5,394 of 8,500 steps with the learning rate still high.) Focus (0.4): half of every batch is
     # drawn by cell, each cell weighted by its loss on a probe of training problems, so the rows go where the model is
     # still wrong (3÷2, whose share of the rows was ~5 %, then gets up to a fifth); without it, 8,000 steps left seed 0
