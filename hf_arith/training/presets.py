@@ -65,7 +65,8 @@ TRAINING_PRESETS = {
     # still wrong (3÷2, whose share of the rows was ~5 %, then gets up to a fifth); without it, 8,000 steps left seed 0
     # at 3÷2 99.60 % and × 99.97 %, and at 4,000 steps it lifts the worst cell from 77.1 / 69.8 % to 98.0 / 96.3 %
     # (seeds 0, 1); with it, 8,000 steps left 1, 6 and 4 of 165,324 suite problems wrong (seeds 0, 1, 2; README).
-    # --focus_cases was not better (seed 0: 18 wrong, 3÷2 99.70 %; seed 1: none).
+    # --focus_cases was not better (seed 0: 18 wrong, 3÷2 99.70 %; seed 1: none). More × in the mix (*:3,/:5 at
+    # 10,000 steps; *:3,/:4 at 11,000) left × where it was and ÷ 3÷3 at 99.50 / 99.40 % on seed 0 (README, "0.5").
     "calc3": _arith("calc3", tokenizer="char", **_TWO_LAYERS, zero_pad=True, **_RIGHT_EVERY_TIME,
                     format="cot_div_nonrestoring", length_buckets=True, operation_weights="+:1,-:1,*:2,/:4",
                     focus_share=0.5,
