@@ -121,7 +121,7 @@ def _check_saving_into(folder: str, results_file: str) -> None:
     read-only mount or an immutable file refuses anyway), and the try leaves no file behind."""
     import os
 
-    from hf_arith.loading import read_json_object
+    from hf_arith.loading import check_writable, read_json_object
 
     hint = "pass --no_save to print the results only"
     if not os.path.lexists(results_file):
@@ -133,13 +133,10 @@ def _check_saving_into(folder: str, results_file: str) -> None:
     if not isinstance(recorded.get("evaluation"), dict) or not isinstance(recorded.get("preset"), str):
         raise UsageError(f"hf-arith eval: error: {results_file!r} is not the results of a finished hf-arith run (no "
                          f"'evaluation' and 'preset'); {hint}")
-    probe = os.path.join(folder, f".hf_arith_write_probe.{os.getpid()}")
     try:
         with open(results_file, "r+"):
             pass
-        with open(probe, "w"):
-            pass
-        os.remove(probe)
+        check_writable(folder)
     except OSError:
         raise UsageError(f"hf-arith eval: error: cannot save into {folder!r} (it is read-only); {hint}") from None
 

@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import stat
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,6 +76,14 @@ def check_regular_file(path: str, max_bytes: int | None = None) -> None:
         raise ValueError(f"{path!r} is not a regular file")
     if max_bytes is not None and info.st_size > max_bytes:
         raise ValueError(f"{path!r} is {info.st_size:,} bytes, more than the {max_bytes:,} such a file may hold")
+
+
+def check_writable(folder: str) -> None:
+    """Writes and removes a file of a unique name in `folder` (OSError if it cannot): tried, not read from permission
+    bits, which root ignores and a read-only mount overrides. Unique, so the ranks of one run may try at once."""
+    handle, probe = tempfile.mkstemp(prefix=".hf_arith_write_probe-", dir=folder)
+    os.close(handle)
+    os.remove(probe)
 
 
 def read_json_object(path: str) -> dict:
@@ -219,5 +228,5 @@ def load_model_folder(path: str) -> LoadedModel:
     return LoadedModel(model.eval(), tokenizer, settings)
 
 
-__all__ = ["EXPORTED_CODE_FILES", "LoadedModel", "PARTIAL_MARKER", "check_regular_file", "config_record",
-           "load_model_folder", "read_json_object", "refresh_code", "tokenizer_record"]
+__all__ = ["EXPORTED_CODE_FILES", "LoadedModel", "PARTIAL_MARKER", "check_regular_file", "check_writable",
+           "config_record", "load_model_folder", "read_json_object", "refresh_code", "tokenizer_record"]

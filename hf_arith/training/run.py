@@ -13,7 +13,7 @@ from transformers import Trainer, TrainerState, set_seed
 from ..batching import length_buckets
 from ..configuration_arith_gpt import ArithGPTConfig
 from ..hardware import hardware_description
-from ..loading import config_record, tokenizer_record
+from ..loading import check_writable, config_record, tokenizer_record
 from ..modeling_arith_gpt import ArithGPTForCausalLM
 from .arguments import ModelArguments, TrainSpec
 from .callbacks import TIMING_FILE, TargetAndTiming, clock_schedule
@@ -117,13 +117,9 @@ def check_output_dir(spec: TrainSpec, resuming: bool) -> None:
     if finished and not resuming and not spec.run.overwrite_output_dir:
         raise ValueError(f"output folder {output_dir!r} already holds a finished model ({finished[0]}); pass "
                          "--overwrite_output_dir true to replace it, or another --output_dir")
-    # one probe per process: the ranks of a multi-process run check the same folder at once
-    probe = os.path.join(output_dir, f".hf_arith_write_probe-{os.getpid()}")
-    try:  # tried, not read from permission bits: root ignores them, a read-only mount does not
+    try:
         os.makedirs(output_dir, exist_ok=True)
-        with open(probe, "w"):
-            pass
-        os.remove(probe)
+        check_writable(output_dir)
     except OSError as error:
         raise ValueError(f"cannot write to output folder {output_dir!r}: {error.strerror}") from None
 
