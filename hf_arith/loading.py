@@ -170,8 +170,11 @@ def refresh_code(path: str) -> list[str]:
         new = (package / name).read_bytes()
         if os.path.exists(target) and Path(target).read_bytes() == new:
             continue
-        temporary = f"{target}.partial"
-        Path(temporary).write_bytes(new)
+        # a fresh file of a unique name: a link planted in the folder cannot redirect the write
+        handle, temporary = tempfile.mkstemp(prefix=f".{name}.", suffix=".partial", dir=path)
+        with os.fdopen(handle, "wb") as out:
+            out.write(new)
+        os.chmod(temporary, 0o644)
         os.replace(temporary, target)  # a reader sees the old file or the new one, never half of one
         changed.append(name)
     return changed

@@ -321,6 +321,18 @@ def test_refresh_rewrites_the_exported_code_and_nothing_else(folder, capsys):
     assert "already those of hf_arith" in capsys.readouterr().out
 
 
+def test_refresh_writes_nothing_through_a_link_planted_in_the_folder(folder, tmp_path, capsys):
+    outside = tmp_path / "outside.txt"
+    outside.write_text("the user's file\n")
+    (folder / "modeling_arith_gpt.py").write_text("# an earlier hf_arith's file\n")
+    for name in ("modeling_arith_gpt.py.partial", ".modeling_arith_gpt.py.partial"):
+        os.symlink(outside, folder / name)
+    assert main(["refresh", str(folder)]) == 0
+    assert outside.read_text() == "the user's file\n"
+    assert "# an earlier" not in (folder / "modeling_arith_gpt.py").read_text()
+    assert not [p for p in folder.iterdir() if p.name.endswith(".partial") and not p.is_symlink()]
+
+
 @pytest.mark.parametrize("make, fragment", [
     (lambda d: None, "holds no config.json"),
     (lambda d: (d / "config.json").write_text(json.dumps({"model_type": "gpt2"})), "is not an hf_arith model"),
