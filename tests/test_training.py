@@ -534,3 +534,21 @@ def test_periodic_evaluations_score_a_fixed_sample_and_the_final_one_every_block
     # the periodic evaluations score the sample of 8 blocks; the final one all 125 (2,000 validation characters / 16)
     assert periodic == pytest.approx([8, 8], rel=0.1)
     assert blocks(json.loads((out / "all_results.json").read_text())["validation"]) == pytest.approx(125, rel=0.1)
+
+
+def test_help_leaves_out_the_measured_alternatives_that_help_all_shows(capsys):
+    from hf_arith.training.arguments import MEASURED_ALTERNATIVES
+
+    defaults = {"coupled_max_offset": 0, "division_guess_noise": 0.0, "focus_within": "all", "focus_cases": False}
+    assert set(defaults) == set(MEASURED_ALTERNATIVES)
+    for name, preset in TRAINING_PRESETS.items():  # no recipe needs one: else --help would hide a recipe's option
+        assert all(preset.get(key, value) == value for key, value in defaults.items()), name
+    for flag, shown in (("--help", False), ("--help_all", True)):
+        with pytest.raises(SystemExit) as exit_:
+            parse_train_args([flag])
+        assert exit_.value.code == 0
+        printed = capsys.readouterr().out
+        assert "--focus_share" in printed  # a preset's option is always listed
+        for name in MEASURED_ALTERNATIVES:
+            assert (f"--{name}" in printed) is shown, name
+        assert ("cot_div_check_aligned" in printed) is shown
