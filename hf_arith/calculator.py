@@ -46,7 +46,7 @@ MAX_NESTING = 100  # parentheses open at once
 
 
 # Second looks an answer whose check disagrees gets (Calculator(looks=...), `hf-arith calc --looks`): on the calc3
-# models every wrong answer the checks refused was right at its least or second least sure token (README).
+# models every wrong answer the checks refused was right at its least or second least sure token (docs/calculator.md).
 DEFAULT_LOOKS = 3
 
 
@@ -309,6 +309,15 @@ class Calculator:
         self.pad_width = ArithmeticDataSettings.from_saved(settings).pad_width
         tokenizer_limit = getattr(tokenizer, "max_digits", None) or settings["max_digits"]
         self.max_digits = settings["max_digits"] if settings.get("zero_pad") else tokenizer_limit
+
+    @classmethod
+    def from_pretrained(cls, path: str, **kwargs) -> "Calculator":
+        """The calculator of a local hf_arith model folder (checked as `hf-arith calc` checks it: ValueError naming
+        what is wrong); `kwargs` go to `Calculator` (`batch_size`, `check`, `looks`)."""
+        from .loading import load_model_folder
+
+        loaded = load_model_folder(path)
+        return cls(loaded.model, loaded.tokenizer, loaded.settings, **kwargs)
 
     def check_step(self, a: int, op: str, b: int, number: int) -> None:
         if op not in self.operations:

@@ -384,3 +384,16 @@ def test_least_sure_ranks_every_written_token_by_its_lead_over_the_best_other_no
                          and t not in special)
         assert token == best_other[1] and abs(lead - (float(row[completion[position]]) - best_other[0])) < 1e-4
     assert least_sure(model, tokenizer, prompt, []) == []
+
+
+def test_from_pretrained_opens_a_model_folder_as_hf_arith_calc_does(trained, tmp_path, capsys):
+    from hf_arith.cli import main
+
+    out, _ = trained
+    problems = ["12+34", "7+9", "99+1"]
+    results = Calculator.from_pretrained(str(out), check=False).run(problems)
+    main(["calc", str(out), "--no_check", "--answer-only", *problems])
+    printed = capsys.readouterr().out.split()
+    assert [r.answer if r.answer is not None else "?" for r in results] == printed
+    with pytest.raises(ValueError, match="config.json"):
+        Calculator.from_pretrained(str(tmp_path))
