@@ -2,7 +2,8 @@
 
 from transformers import PretrainedConfig
 
-# Each scheme is one branch in `ArithGPTModel.embed_positions`.
+# learned: a table added to the token embeddings (`wpe`); rope: rotary attention; none: neither; coupled: ids from the
+# digits' significance (`ArithGPTModel.coupled_position_ids`), through a table or rotary attention (COUPLED_EMBEDDINGS).
 POSITION_EMBEDDINGS = ("learned", "rope", "none", "coupled")
 # What carries the coupled position ids into the network: a learned table or rotary attention.
 COUPLED_EMBEDDINGS = ("learned", "rope")

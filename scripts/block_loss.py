@@ -1,6 +1,6 @@
 """The loss of a character model over EVERY contiguous block of the last 10 % of a corpus, at a block size of your
 choice (predict block[1:] from block[:-1]): one estimate for models of different contexts, e.g. an hf_arith model of
-context 128 on nanoGPT's 64-character blocks (README, "Fifteen minutes each").
+context 128 on nanoGPT's 64-character blocks (docs/shakespeare.md, "Fifteen minutes each").
 
     python scripts/block_loss.py --model_dir outputs/shakespeare-char-15min --block_size 64
 """

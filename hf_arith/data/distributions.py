@@ -147,8 +147,7 @@ def _hard_division(rng: random.Random, d: int) -> tuple[int, int]:
         return rng.randint(0, top), 1  # divisor 1
     if kind < 0.9:
         return rng.randint(0, b - 1), b  # dividend < divisor: quotient 0
-    # Quotient 1, remainder 0. (Oversampling every "running value = b" case, a = b * 10^k + r, did not fix the
-    # calculator's a/a answers and its ÷ score fell: measured in the README, reverted.)
+    # Quotient 1, remainder 0.
     return b, b
 
 

@@ -1,7 +1,7 @@
 """Arithmetic problems as text: a problem (a, op, b) plus a format gives (prompt, completion).
 
-Pure functions of their arguments (no randomness, no state). Every format is documented in the README with an
-example. Operands are non-negative integers; subtraction may go negative; division gives quotient and remainder.
+Pure functions of their arguments (no randomness, no state). Every format is documented in docs/formats.md with
+an example. Operands are non-negative integers; subtraction may go negative; division gives quotient and remainder.
 
 Formats (completion shown for 345+678 / 386*273):
   plain            1023                      a OP b=c
@@ -12,8 +12,8 @@ Formats (completion shown for 345+678 / 386*273):
                    (with zero padding, partial products and sums are padded to the answer's width too)
   cot              a step-by-step trace for every operation, one simple step per column or digit:
                    +  per column, least significant first: x+y+carry=CD (C carry out, D digit), then =answer
-                   -  sign of the result (+ or -), then per column x-y-borrow=BD (B borrow out), then =answer;
-                      for a negative result the columns are those of b-a
+                   -  per column x-y-borrow=BD (B borrow out) whatever the sign; a borrow out of the last column
+                      means a-b < 0, and a second pass 0-digit-borrow turns the digits into |a-b| (complement)
                    *  reverse_sum_cot (each partial product is one digit times b, each running sum one addition)
                    /  long division, per digit of a: current=Q[Q*b]R, all least significant digit first
   cot_div_<layout> cot with another division layout (unpadded, fixed, product, table, borrow, check, product_aligned,
@@ -27,15 +27,16 @@ import re
 
 OPERATIONS = ("+", "-", "*", "/")
 # Ways to write each step of a long division: as cot_div_<layout>, a format that is `cot` for + - * and writes division
-# with that layout; `cot` itself writes division with DIVISION_LAYOUT (the one measured best, see the README).
+# with that layout; `cot` itself writes division with DIVISION_LAYOUT. All are measured in docs/calculator.md.
 DIVISION_LAYOUTS = ("unpadded", "fixed", "product", "table", "borrow", "check", "product_aligned", "check_aligned",
                     "nonrestoring")
 # Layouts whose steps write a guess of the quotient digit that may be one off (and then correct it).
 GUESS_LAYOUTS = ("check", "check_aligned")
-DIVISION_LAYOUT = "product"  # measured best of the four (README, "The calculator")
+# `cot`'s division: best of the first four layouts; the calc3 preset names cot_div_nonrestoring, which beat it later.
+DIVISION_LAYOUT = "product"
 # The same for subtraction: cot_sub_<layout>.
 SUBTRACTION_LAYOUTS = ("sign", "complement")
-SUBTRACTION_LAYOUT = "complement"  # measured best (README, "The calculator")
+SUBTRACTION_LAYOUT = "complement"  # no comparison before the first digit (docs/calculator.md)
 FORMATS = ("plain", "reversed", "reverse_cot", "sum_cot", "reverse_sum_cot", "cot",
            *(f"cot_div_{layout}" for layout in DIVISION_LAYOUTS),
            *(f"cot_sub_{layout}" for layout in SUBTRACTION_LAYOUTS))

@@ -1,6 +1,6 @@
 """Named training presets: each is a flat dict of settings (model, data, run and Trainer fields) that reproduces one
 experiment. Its values are defaults: a --config file overrides them, and command-line flags override both.
-The measured result of each preset is in the README.
+Each preset's measured result is in docs/ (README.md's table links them); docs/reproduce.md has the commands.
 """
 
 from ..data.builder import data_preset
@@ -31,9 +31,8 @@ def _corpus(**settings) -> dict:
 _TWO_LAYERS = dict(n_layer=2, n_embd=128, n_head=4)
 _THREE_LAYERS = dict(n_layer=3, n_embd=128, n_head=4)
 
-# The hard-case suites' recipe (measured in the README): training draws operand lengths uniformly, operand values
-# uniformly and adversarial cases (long carries ...) in equal parts, and the whole schedule runs (no early stop at a
-# validation target: the last steps at a small learning rate are what remove the rare carry errors).
+# Train on the suites' distributions and run the whole schedule: the last steps at a small learning rate remove the
+# rare carry errors (docs/evaluation.md).
 _RIGHT_EVERY_TIME = dict(train_mix="lengths:1,values:1,hard:1", target_exact_match=0)
 
 TRAINING_PRESETS = {
@@ -48,25 +47,9 @@ TRAINING_PRESETS = {
     "add9": _arith("add9", tokenizer="aligned", **_TWO_LAYERS, zero_pad=True, **_RIGHT_EVERY_TIME, max_steps=1500),
     "add9-char": _arith("add9", tokenizer="char", **_TWO_LAYERS, zero_pad=True,
                         **{**_SMALL_BATCH, "max_steps": 1500}),
-    # The calculator: one model for + - * / with chain-of-thought traces (subtraction: a - b column by column, then
-    # the complement; division: non-restoring, so the quotient digit is a chain of signs, not one guess: b, 2b, 4b, 8b,
-    # then per digit of a the running value minus 8b, -/+ 4b, 2b, b; README), zero-padded so every step sits at a
-    # fixed position, small batches (more updates per CPU second), division drawn four times as often as addition and
-    # multiplication twice (the measured order of difficulty). Two layers, not three: on equal CPU time the faster
-    # steps win (division alone, 3 seeds against 2: 95-97 % against 81-93 % on uniform; README). Length buckets:
-    # the same loss and gradient as the padded batch, 1.4x faster, since a division trace is 4x a sum's length.
-    # A preset is a recipe: it is defined by its steps (the same seed trains the same model on every machine); its time
-    # is measured (README), not imposed. 10,000 steps (0.5): 8,000 left seed 1's r = b - 1 at 99.897 % (2 of 1,951, one
-    # over the goal's 1 in 1,000); 10,000 left 5, 2 and 5 of 165,324 suite problems wrong (seeds 0, 1, 2), ÷ at
-    # >= 99.90 % on every cell, case and suite, in 25 min whole on the README's 2-core CPU. 6,000 (0.2) left the 3-digit
-    # / 2-digit division cell at 89.8 and 97.2 % (seeds 0, 1). (It used to stop at a 740 s budget: on a machine 1.45x
-    # slower that cut it at 5,394 of 8,500 steps with the learning rate still high.) Focus (0.4): half of every batch is
-    # drawn by cell, each cell weighted by its loss on a probe of training problems, so the rows go where the model is
-    # still wrong (3÷2, whose share of the rows was ~5 %, then gets up to a fifth); without it, 8,000 steps left seed 0
-    # at 3÷2 99.60 % and × 99.97 %, and at 4,000 steps it lifts the worst cell from 77.1 / 69.8 % to 98.0 / 96.3 %
-    # (seeds 0, 1); with it, 8,000 steps left 1, 6 and 4 of 165,324 suite problems wrong (seeds 0, 1, 2; README).
-    # --focus_cases was not better (seed 0: 18 wrong, 3÷2 99.70 %; seed 1: none). More × in the mix (*:3,/:5 at
-    # 10,000 steps; *:3,/:4 at 11,000) left × where it was and ÷ 3÷3 at 99.50 / 99.40 % on seed 0 (README, "0.5").
+    # The calculator: + - * / chains of thought, each step local and at a fixed width (docs/calculator.md). Division
+    # is weighted most (the measured order of difficulty); half of each batch goes to the cells with the highest loss;
+    # 10,000 steps is the shortest schedule measured right on every cell on three seeds (8,000 missed one figure).
     "calc3": _arith("calc3", tokenizer="char", **_TWO_LAYERS, zero_pad=True, **_RIGHT_EVERY_TIME,
                     format="cot_div_nonrestoring", length_buckets=True, operation_weights="+:1,-:1,*:2,/:4",
                     focus_share=0.5,
@@ -82,7 +65,7 @@ TRAINING_PRESETS = {
        for fmt in MULTIPLICATION_FORMATS if fmt != "reverse_sum_cot"},
     "mul3-reverse_sum_cot": _arith("mul3-reverse_sum_cot", tokenizer="char", **_THREE_LAYERS, zero_pad=True,
                                    **_RIGHT_EVERY_TIME, **{**_SMALL_BATCH, "max_steps": 1400}),
-    # Seed 000's 6-digit multiplication with chain of thought: sized for a GPU (measured on an H100, see README).
+    # Seed 000's 6-digit multiplication with chain of thought: sized for a GPU (docs/notebooks.md).
     "mul6-reverse_sum_cot": _arith("mul6-reverse_sum_cot", tokenizer="char", n_layer=6, n_embd=256, n_head=8,
                                    position_embedding="rope", zero_pad=True, learning_rate=1e-3,
                                    per_device_train_batch_size=512, max_steps=6000, warmup_steps=200, eval_steps=250,
@@ -92,7 +75,7 @@ TRAINING_PRESETS = {
     # Each problem is zero-padded to its longer operand, so an n-column sum has n + 1 digits; "=" sits one id below
     # the units and the operator one id past the answer's last digit (the sentinel that says "stop"); RoPE over the
     # coupled ids, and each token attends only to ids within 1 of its own, so an answer digit sees the same columns at
-    # 200 digits as at 20. One layer (the task is one local step per digit). Measured in the README.
+    # 200 digits as at 20. One layer (the task is one local step per digit). docs/length-generalization.md.
     "add-length": _arith("add3", operations="+", min_digits=1, max_digits=20, format="reversed", zero_pad=False,
                          pad_to_longer=True, train_size=500_000, validation_size=1_000, test_size=2_000,
                          train_mix="lengths:3,hard:1", tokenizer="aligned", tokenizer_max_digits=256,
@@ -105,13 +88,13 @@ TRAINING_PRESETS = {
     # The periodic evaluations score 240 validation blocks (nanoGPT's estimate: eval_iters 20 x batch 12), the final
     # one every block of the last 10 % (the figure reported). RoPE and lr 3e-3: measured on three seeds against
     # learned positions and 2e-3; 1,800 steps so that the whole process ends before nanoGPT's 2,000 iterations do
-    # (README, "Side by side with nanoGPT").
+    # (docs/shakespeare.md).
     "shakespeare-char": _corpus(n_layer=4, n_embd=128, n_head=4, block_size=64, position_embedding="rope",
                                 learning_rate=3e-3, warmup_steps=50,
                                 weight_decay=0.1, adam_beta2=0.99, per_device_train_batch_size=12, max_steps=1800,
                                 eval_steps=250, logging_steps=50, eval_blocks=240),
     # The best we reached in a 15-minute CPU budget: deeper, longer context, the same recipe (RoPE, lr 3e-3), and
-    # 5,400 steps (14 min 52 s whole on the README's machine; 3,600 steps of it: 1.5253 in 9 min 20 s).
+    # 5,400 steps to fill 15 minutes on a 2-core CPU (docs/shakespeare.md).
     "shakespeare-char-15min": _corpus(n_layer=6, n_embd=128, n_head=4, block_size=128, position_embedding="rope",
                                       learning_rate=3e-3, warmup_steps=100, weight_decay=0.1, adam_beta2=0.99,
                                       per_device_train_batch_size=12, max_steps=5400, eval_steps=500,

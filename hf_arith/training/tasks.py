@@ -228,7 +228,7 @@ class CorpusTask:
         return train, periodic_sample(self.validation, self.spec.data.eval_blocks, training.seed)
 
     def final_eval_dataset(self):
-        """Every validation block: the figure the README and the card report."""
+        """Every validation block: the figure the docs and the card report."""
         return self.validation
 
     def trainer_pieces(self, tokenizer) -> dict:
