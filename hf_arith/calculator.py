@@ -8,19 +8,23 @@ signs are kept by the calculator the way a person keeps them when working by han
 prints quotient r remainder. A step the model cannot take (an operation it was not trained on, an operand with more
 digits than it was trained on, a negative dividend or divisor, division by zero) is an error naming that step.
 
-Every answer the model gives is checked by the model itself before the calculator uses it, the way a person checks
-working by hand: a + b by computing b + a, a * b by computing b * a, a - b = d by computing d + b (|d| + a when d is
-negative), and a / b = q r m by computing q * b and then (q * b) + m, which must give a back, with m below b. Python
-only compares the numbers the model wrote; it computes none of them. When a check disagrees, the expression gets no
-answer and an error naming the step, the model's answer and what its check gave: the calculator is right or says it
-cannot answer. A check needs the operation it uses (a model trained on / alone has no * to check with): a step with
-no check available is used unchecked and marked so (`Step.checked`); `Calculator(check=False)` turns checks off.
+Every answer the model gives is checked by the model itself before the calculator uses it, by the inverse operation
+where the model has it, the way a person checks working by hand: a + b = c by computing c - a (which must give b),
+a * b = p by computing p / a (b, remainder 0), a - b = d by computing d + b (|d| + a when d is negative), and
+a / b = q r m by computing q * b and then (q * b) + m, which must give a back, with m below b. Where the inverse is
+beyond the model (an operation it was not trained on, a sum or product longer than its operands may be), a + b is
+checked by b + a and a * b by b * a: a repeat of the same operation, which can share the answer's error. Python only
+compares the numbers the model wrote; it computes none of them. When a check disagrees, the expression gets no
+answer and an error naming the step, the model's answer and what its check gave. A step with no check available is
+used unchecked and marked so (`Step.checked`); `Calculator(check=False)` turns checks off.
 
-An answer whose check disagrees gets second looks, the way a person rereads the digit they were unsure of: the model
-writes its first answer again up to the token it was least sure of (the smallest lead of its chosen logit over the
-next best), writes its second choice there and goes on by itself; the new answer is checked like the first. Up to
-`looks` tokens are tried, least sure first; the first answer its check confirms is the answer, and when none is, the
-expression gets no answer and the error names the first answer and its check. Every token is still the model's.
+An answer whose inverse check disagrees gets second looks, the way a person rereads the digit they were unsure of:
+the model writes its first answer again up to the token it was least sure of (the smallest lead of its chosen logit
+over the next best), writes its second choice there and goes on by itself; the new answer is checked like the first.
+Up to `looks` tokens are tried, least sure first; the first answer its check confirms is the answer, and when none
+is, the expression gets no answer and the error names the first answer and its check. Every token is still the
+model's. A repeat check that disagrees gets no second look: the answer and its repeat are the same computation, so
+either may be the wrong one, and a look that made the answer agree with a wrong repeat would confirm an error.
 
 All expressions advance together: each round collects the next step of every expression and runs them through the
 model as one batch, so a file of 10,000 plain problems is one batched generation.
@@ -55,7 +59,12 @@ class StepError(ValueError):
 
 
 class CheckFailed(Exception):
-    """The model's check of one of its answers disagreed with it; the message names the step."""
+    """The model's check of one of its answers disagreed with it; the message names the step. `inverse`: the check
+    was an inverse operation (False: a repeat of the answer's own operation)."""
+
+    def __init__(self, message: str, inverse: bool = True):
+        super().__init__(message)
+        self.inverse = inverse
 
 
 @dataclass(frozen=True)
@@ -156,33 +165,49 @@ def exact_value(tree: ast.expr) -> int | tuple[int, int]:
     return value(tree, top=True)
 
 
-# The operations each operation's check uses (_checks): a model without them has its answers used unchecked.
-CHECK_OPERATIONS = {"+": "+", "-": "+", "*": "*", "/": "*+"}
+@dataclass(frozen=True)
+class Skills:
+    """What the model computes: the operations it was trained on and the longest operand it takes."""
+
+    operations: str
+    max_digits: int
+
+    def can(self, x: int, op: str, y: int) -> bool:
+        return op in self.operations and x >= 0 and y >= 0 and max(len(str(x)), len(str(y))) <= self.max_digits
 
 
-def _checks(a: int, op: str, b: int, value):
-    """The steps that check the model's `value` for a op b, as (x, op, y, expected): x None stands for the value the
-    check before gave, expected None for "compared later". Every number here was written by the model or the user;
-    Python compares, it computes nothing."""
+def _checks(a: int, op: str, b: int, value, skills: Skills):
+    """The steps that check the model's `value` for a op b, as (x, op, y, expected), and whether they are the inverse
+    operation (False: a repeat of op with the operands swapped); ([], False) when the model has no check. x None stands
+    for the value the check before gave, expected None for "compared later". Every number here was written by the
+    model or the user; Python compares, it computes nothing."""
     if op == "+":
-        return [(b, "+", a, value)]
+        if skills.can(value, "-", a):
+            return [(value, "-", a, b)], True
+        return ([(b, "+", a, value)], False) if "+" in skills.operations else ([], False)
     if op == "*":
-        return [(b, "*", a, value)]
+        for x, y in ((a, b), (b, a)):
+            if x >= 1 and skills.can(value, "/", x):
+                return [(value, "/", x, (y, 0))], True
+        return ([(b, "*", a, value)], False) if "*" in skills.operations else ([], False)
     if op == "-":
-        return [(value, "+", b, a)] if value >= 0 else [(-value, "+", a, b)]
-    return [(value[0], "*", b, None), (None, "+", value[1], a)]  # q * b, then (q * b) + m
+        plan = [(value, "+", b, a)] if value >= 0 else [(-value, "+", a, b)]
+        return (plan, True) if "+" in skills.operations else ([], False)
+    if "*" in skills.operations and "+" in skills.operations:
+        return [(value[0], "*", b, None), (None, "+", value[1], a)], True  # q * b, then (q * b) + m
+    return [], False
 
 
-def _ask(a: int, op: str, b: int, check: bool, operations: str, looks: int = 0):
+def _ask(a: int, op: str, b: int, check: bool, skills: Skills, looks: int = 0):
     """A generator: yields (a, op, b, role) requests to the model (role "step" for a op b itself, "check" for a step
     that checks it, "look" for a second look at a op b) and returns the model's value for a op b; with `check`, only
-    once the model's own check of it agreed. An answer whose check disagrees gets up to `looks` second looks (the
-    calculator sends a NoAnswer for a look that wrote none); CheckFailed, naming the first answer and its check, when
-    none is confirmed. Yields "checked", "refuted" or "unchecked" once an answer's fate is known."""
+    once the model's own check of it agreed. An answer whose inverse check disagrees gets up to `looks` second looks
+    (the calculator sends a NoAnswer for a look that wrote none); CheckFailed, naming the first answer and its check,
+    when none is confirmed. Yields "checked", "refuted" or "unchecked" once an answer's fate is known."""
     value = yield a, op, b, "step"
     if not check:
         return value
-    if any(c_op not in operations for c_op in CHECK_OPERATIONS[op]):
+    if not _checks(a, op, b, (0, 0) if op == "/" else 0, skills)[0]:
         yield "unchecked"
         return value
     first_failure = None
@@ -192,10 +217,12 @@ def _ask(a: int, op: str, b: int, check: bool, operations: str, looks: int = 0):
             if isinstance(value, NoAnswer):
                 continue
         try:
-            yield from _confirm(a, op, b, value)
+            yield from _confirm(a, op, b, value, skills)
         except CheckFailed as failed:
             first_failure = first_failure or failed
             yield "refuted"
+            if not failed.inverse:  # a repeat cannot tell which of the two is wrong: no second look
+                raise CheckFailed(f"{failed}; a repeat of the same operation, so no second look") from None
             continue
         yield "checked"
         return value
@@ -205,11 +232,11 @@ def _ask(a: int, op: str, b: int, check: bool, operations: str, looks: int = 0):
     raise first_failure
 
 
-def _confirm(a: int, op: str, b: int, value):
+def _confirm(a: int, op: str, b: int, value, skills: Skills):
     """A generator: the model's check of its `value` for a op b (yields the check's steps, receives their values);
     CheckFailed when it disagrees."""
-    plan = _checks(a, op, b, value)
     shown = _format(value)
+    plan, inverse = _checks(a, op, b, value, skills)
     if op == "/":
         quotient, remainder = value
         if remainder >= b:  # comparisons of the model's numbers with the operands: no model step needed
@@ -225,17 +252,18 @@ def _confirm(a: int, op: str, b: int, value):
             x = previous
         got = yield x, c_op, y, "check"
         if isinstance(got, NoAnswer):
-            raise CheckFailed(f"the model answered {shown}, but its check {x}{c_op}{y} {got.reason}")
+            raise CheckFailed(f"the model answered {shown}, but its check {x}{c_op}{y} {got.reason}", inverse)
         if expected is not None and got != expected:
-            raise CheckFailed(f"the model answered {shown}, but its check {x}{c_op}{y} gave {got}, not {expected}")
+            raise CheckFailed(f"the model answered {shown}, but its check {x}{c_op}{y} gave {_format(got)}, not "
+                              f"{_format(expected)}", inverse)
         previous = got
 
 
-def _binary(x: int, op: str, y: int, top: bool, check: bool, operations: str, looks: int):
+def _binary(x: int, op: str, y: int, top: bool, check: bool, skills: Skills, looks: int):
     """Runs one binary operation through the model on magnitudes, keeping the sign outside (a generator: it yields
     the requests of `_ask` and receives the model's values)."""
     def ask(a, o, b):
-        return _ask(a, o, b, check, operations, looks)
+        return _ask(a, o, b, check, skills, looks)
 
     if op == "-":
         op, y = "+", -y
@@ -252,15 +280,15 @@ def _binary(x: int, op: str, y: int, top: bool, check: bool, operations: str, lo
     return (quotient, remainder) if top else quotient
 
 
-def _walk(node, check: bool, operations: str, looks: int, top=True):
+def _walk(node, check: bool, skills: Skills, looks: int, top=True):
     if isinstance(node, ast.Constant):
         return node.value
     if isinstance(node, ast.UnaryOp):
-        value = yield from _walk(node.operand, check, operations, looks, top=False)
+        value = yield from _walk(node.operand, check, skills, looks, top=False)
         return -value if isinstance(node.op, ast.USub) else value
-    x = yield from _walk(node.left, check, operations, looks, top=False)
-    y = yield from _walk(node.right, check, operations, looks, top=False)
-    return (yield from _binary(x, OPERATORS[type(node.op)], y, top, check, operations, looks))
+    x = yield from _walk(node.left, check, skills, looks, top=False)
+    y = yield from _walk(node.right, check, skills, looks, top=False)
+    return (yield from _binary(x, OPERATORS[type(node.op)], y, top, check, skills, looks))
 
 
 def _as_value(answer: str, op: str):
@@ -349,7 +377,7 @@ class Calculator:
         results = [Result(t.strip()) for t in texts]
         walkers, pending = {}, {}
         for i, tree in enumerate(trees):
-            walkers[i] = _walk(tree, self.check_answers, self.operations, self.looks)
+            walkers[i] = _walk(tree, self.check_answers, Skills(self.operations, self.max_digits), self.looks)
             self._advance(i, walkers, pending, results, None)
         while pending:
             order = list(pending)
@@ -442,5 +470,5 @@ class Calculator:
         pending[i] = step
 
 
-__all__ = ["DEFAULT_LOOKS", "Calculator", "CheckFailed", "NoAnswer", "Result", "Step", "StepError", "exact_value",
-           "parse_expression", "step_name"]
+__all__ = ["DEFAULT_LOOKS", "Calculator", "CheckFailed", "NoAnswer", "Result", "Skills", "Step", "StepError",
+           "exact_value", "parse_expression", "step_name"]

@@ -130,13 +130,16 @@ def test_expressions_step_by_step(text, answer, steps):
 
 
 @pytest.mark.parametrize("text, answer, steps", [
-    ("12+34", "46", ["12+34=", "34+12=?"]),  # + by commuting
-    ("12*34", "408", ["12*34=", "34*12=?"]),  # * by commuting
+    ("12+34", "46", ["12+34=", "46-12=?"]),  # + by its inverse: c - a gives b
+    ("12*34", "408", ["12*34=", "408/12=?"]),  # * by its inverse: p / a gives b remainder 0
+    ("0*34", "0", ["0*34=", "0/34=?"]),  # a = 0: p / b gives a
+    ("9999+1", "10000", ["9999+1=", "1+9999=?"]),  # a 5-digit sum: beyond the model's 4 digits, a repeat
+    ("999*99", "98901", ["999*99=", "99*999=?"]),  # a 5-digit product: a repeat
     ("7-9", "-2", ["7-9=", "2+7=?"]),  # a - b = -2: 2 + a gives b
     ("9-7", "2", ["9-7=", "2+7=?"]),  # a - b = 2: 2 + b gives a
     ("345/7", "49r2", ["345/7=", "49*7=?", "343+2=?"]),  # q * b, then + the remainder gives a
     ("0/7", "0r0", ["0/7=", "0*7=?", "0+0=?"]),
-    ("12+34*5", "182", ["34*5=", "5*34=?", "12+170=", "170+12=?"]),
+    ("12+34*5", "182", ["34*5=", "170/34=?", "12+170=", "182-12=?"]),
 ])
 def test_the_model_checks_every_answer_before_it_is_used(text, answer, steps):
     calc, model = calculator(zero_pad=False)
@@ -157,13 +160,14 @@ def test_the_model_checks_every_answer_before_it_is_used(text, answer, steps):
     ({"100/7=": "15r0"}, "100/7", "15r0, but its check 15*7 gave 105, more than 100"),
     ({"7/9=": "8r0"}, "7/9", "step 1 (7/9): the model answered 8r0, but its quotient 8 exceeds 7"),
     ({"100/7=": "14r2", "14*7=": "96"}, "100/7", "its check 96+2 gave 98, not 100"),  # a wrong check refuses too
-    ({"12+34=": "47"}, "12+34", "step 1 (12+34): the model answered 47, but its check 34+12 gave 46, not 47"),
-    ({"34+12=": "47"}, "12+34", "step 1 (12+34): the model answered 46, but its check 34+12 gave 47, not 46"),
+    ({"12+34=": "47"}, "12+34", "step 1 (12+34): the model answered 47, but its check 47-12 gave 35, not 34"),
+    ({"46-12=": "35"}, "12+34", "step 1 (12+34): the model answered 46, but its check 46-12 gave 35, not 34"),
     ({"7-9=": "-3"}, "7-9", "step 1 (7-9): the model answered -3, but its check 3+7 gave 10, not 9"),
     ({"9-7=": "3"}, "9-7", "step 1 (9-7): the model answered 3, but its check 3+7 gave 10, not 9"),
-    ({"12*34=": "418"}, "12*34", "step 1 (12*34): the model answered 418, but its check 34*12 gave 408, not 418"),
+    ({"12*34=": "418"}, "12*34", "step 1 (12*34): the model answered 418, but its check 418/12 gave 34r10, not 34r0"),
+    ({"999*99=": "98911"}, "999*99", "its check 99*999 gave 98901, not 98911; a repeat of the same operation"),
     ({"100/7=": "13r9"}, "100/7*2", "step 1 (100/7): the model answered 13r9, but its remainder 9 is not below 7"),
-    ({"14*2=": "29"}, "100/7*2", "step 2 (14*2): the model answered 29, but its check 2*14 gave 28, not 29"),
+    ({"14*2=": "29"}, "100/7*2", "step 2 (14*2): the model answered 29, but its check 29/14 gave 2r1, not 2r0"),
 ])
 def test_a_wrong_answer_is_refused_with_the_step_and_what_its_check_gave(wrong, text, fragment):
     tokenizer = AlignedPairTokenizer(max_digits=4)
@@ -397,3 +401,20 @@ def test_from_pretrained_opens_a_model_folder_as_hf_arith_calc_does(trained, tmp
     assert [r.answer if r.answer is not None else "?" for r in results] == printed
     with pytest.raises(ValueError, match="config.json"):
         Calculator.from_pretrained(str(tmp_path))
+
+
+def test_a_repeat_check_is_used_only_where_the_model_lacks_the_inverse_and_gets_no_second_look():
+    # the half-trained adder of issue 46: 14+27 right (41), its repeat 27+14 wrong (51). With looks, the second look
+    # rewrote 41 as 51 and the wrong repeat confirmed it; a repeat that disagrees now refuses at once.
+    tokenizer = AlignedPairTokenizer(max_digits=4)
+    settings = {"operations": "+", "format": "plain", "max_digits": 4, "zero_pad": False}
+    model = WrongModel(tokenizer, {"27+14=": "51"})
+    (result,) = Calculator(model, tokenizer, settings, looks=3).run(["14+27"])
+    assert result.answer is None and result.refused
+    assert "its check 27+14 gave 51, not 41; a repeat of the same operation, so no second look" in result.error
+    assert model.prompts == ["14+27=", "27+14="]  # no look was taken
+    # the same wrong addition in a model that also subtracts is checked by 41-14, which the adder's error misses
+    settings = {**settings, "operations": "+-"}
+    (result,) = Calculator(WrongModel(tokenizer, {"27+14=": "51"}), tokenizer, settings, looks=3).run(["14+27"])
+    assert result.answer == "41" and result.steps[0].checked is True
+    assert [s.prompt for s in result.steps] == ["14+27=", "41-14="]
