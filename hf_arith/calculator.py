@@ -92,6 +92,9 @@ class Step:
     look: int = 0  # which second look: its `look`-th least sure token changed to the model's second choice
     # the model's first answer: where it was least sure, as (position, second choice, lead), filled when needed
     alternatives: list | None = field(default=None, repr=False)
+    # with Calculator(confidence=True): each token of the completion, EOS included, and the probability generate gave
+    # it (None for the tokens a second look fixed before the model went on)
+    confidence: list | None = field(default=None, repr=False)
 
 
 @dataclass
@@ -326,11 +329,11 @@ class Calculator:
     how many second looks an answer whose check disagrees gets (module docstring; 0: none)."""
 
     def __init__(self, model, tokenizer, settings: dict, batch_size: int = 1000, check: bool = True,
-                 looks: int = DEFAULT_LOOKS):
+                 looks: int = DEFAULT_LOOKS, confidence: bool = False):
         if isinstance(looks, bool) or not isinstance(looks, int) or looks < 0:
             raise ValueError(f"looks must be an int >= 0, got {looks!r}")
         self.model, self.tokenizer, self.batch_size, self.check_answers = model, tokenizer, batch_size, check
-        self.looks = looks
+        self.looks, self.keep_confidence = looks, confidence
         self.operations, self.format = settings["operations"], settings["format"]
         # The data's own padding rule (a fixed width, each problem's longer operand, or none); the longest operand is
         # the fixed width, else what the tokenizer takes (an aligned tokenizer names it), else the training range.
@@ -386,7 +389,8 @@ class Calculator:
             requests = [self._request(results[i], step) for i, step in zip(order, steps)]
             asked = [n for n, request in enumerate(requests) if request is not None]
             completions = generate_from_ids(self.model, self.tokenizer, [requests[n][0] for n in asked],
-                                            [requests[n][1] for n in asked], self.batch_size)
+                                            [requests[n][1] for n in asked], self.batch_size,
+                                            scores=self.keep_confidence)
             answered = dict(zip(asked, completions))
             for n, (i, step) in enumerate(zip(order, steps)):
                 if n not in answered:  # a second look with no token left to change: it writes no answer
@@ -395,6 +399,8 @@ class Calculator:
                     continue
                 completion = answered[n]
                 step.completion = requests[n][2] + completion.text
+                if self.keep_confidence:
+                    step.confidence = [(token, None) for token in requests[n][3]] + list(completion.confidence)
                 step.verdict = verify_trace(step.prompt, step.completion, self.format)
                 answer = read_answer(step.completion, step.op, self.format) if completion.finished else None
                 if answer is None:
@@ -412,12 +418,13 @@ class Calculator:
 
     def _request(self, result: Result, step: Step):
         """What the model is asked for `step`: (prompt ids with any tokens fixed after them, token budget, the fixed
-        tokens' text), or None for a second look that has no token left to change. A second look writes the first
-        answer up to its look-th least sure token, the model's second choice there, and lets the model go on."""
+        tokens' text, the fixed tokens), or None for a second look that has no token left to change. A second look
+        writes the first answer up to its look-th least sure token, the model's second choice there, and lets the
+        model go on."""
         step.prompt, reference = make_trace(step.a, step.op, step.b, self.format, self.pad_width)
         prompt_ids, budget = encode(self.tokenizer, step.prompt), len(encode(self.tokenizer, reference)) + 1
         if step.look_of is None:
-            return prompt_ids, budget, ""
+            return prompt_ids, budget, "", []
         first = result.steps[step.look_of - 1]
         written = encode(self.tokenizer, first.completion)
         if first.alternatives is None:
@@ -431,7 +438,8 @@ class Calculator:
         fixed = written[:position] + [token]
         if len(fixed) >= budget:
             return None
-        return prompt_ids + fixed, budget - len(fixed), "".join(self.tokenizer.convert_ids_to_tokens(fixed))
+        tokens = self.tokenizer.convert_ids_to_tokens(fixed)
+        return prompt_ids + fixed, budget - len(fixed), "".join(tokens), tokens
 
     def _advance(self, i, walkers, pending, results, value) -> None:
         steps = results[i].steps

@@ -11,9 +11,6 @@ import os
 import sys
 from dataclasses import dataclass
 
-import torch
-
-from .batching import encode
 from .calculator import Calculator, StepError, exact_value, parse_expression, step_name
 from .data.verify import read_steps
 from .loading import load_model_folder
@@ -40,21 +37,11 @@ class Demo:
         if not loaded.is_arithmetic:
             raise ValueError(f"{model_dir!r} is a language model, not an arithmetic one: use hf-arith sample")
         self.model_dir, self.model, self.tokenizer = model_dir, loaded.model, loaded.tokenizer
-        self.calculator = Calculator(loaded.model, loaded.tokenizer, loaded.settings)
+        # the probabilities come from the generation itself (never from encoding what the model wrote once more)
+        self.calculator = Calculator(loaded.model, loaded.tokenizer, loaded.settings, confidence=True)
         self.settings = loaded.settings
         self.examples = [e for op in self.settings["operations"] for e in EXAMPLES[op]
                          if all(o in self.settings["operations"] for o in "+-*/" if o in e.lstrip("-"))]
-
-    @torch.no_grad()
-    def confidence(self, prompt: str, completion: str) -> list[tuple[str, float]]:
-        """The probability the model gave each token of `completion` after `prompt` (and EOS): one forward pass,
-        the same numbers greedy generation saw."""
-        prompt_ids, completion_ids = encode(self.tokenizer, prompt), encode(self.tokenizer, completion)
-        ids = torch.tensor([prompt_ids + completion_ids + [self.tokenizer.eos_token_id]])
-        probabilities = self.model(ids).logits[0, len(prompt_ids) - 1 : -1].softmax(-1)
-        chosen = ids[0, len(prompt_ids):]
-        tokens = self.tokenizer.convert_ids_to_tokens(chosen.tolist())
-        return [(token, round(float(p), 4)) for token, p in zip(tokens, probabilities[range(len(chosen)), chosen])]
 
     def solve(self, text: str) -> Solved:
         try:
@@ -76,7 +63,7 @@ class Demo:
             label = "check: " if step.check_of is not None else "second look: " if step.look_of is not None else ""
             spans = [(label + step.prompt, None)]
             steps.append(spans + _trace_spans(step.completion, step.op, verdict))
-            confidence += [(f" {name}: ", None)] + self.confidence(step.prompt, step.completion)
+            confidence += [(f" {name}: ", None)] + (step.confidence or [])
         answer = result.answer if result.answer is not None else "?"
         message = (result.error or ("right" if answer == python else f"wrong: Python says {python}"))
         return Solved(answer, python, answer == python, steps, confidence, message)

@@ -252,3 +252,22 @@ def test_in_the_browser_a_token_the_model_was_unsure_of_stands_out_from_a_sure_o
         elif p < 0.5:
             assert "229, 57, 53" in colour, (token, p, colour)  # the p < 50 % band's red (#e53935)
     assert "p < 50 %" in legend and "90 % ≤ p < 99 %" in legend
+
+
+def test_the_confidence_view_shows_what_generate_wrote_even_tokens_no_trace_holds(add3):
+    import torch
+
+    from hf_arith.demo import Demo
+
+    demo = Demo(str(add3))
+    zero, pair = demo.tokenizer.convert_tokens_to_ids(["0", "3|5"])
+    with torch.no_grad():  # a pair token the model now prefers wherever it would write "0" (tied output embeddings)
+        demo.model.get_input_embeddings().weight[pair] = 3 * demo.model.get_input_embeddings().weight[zero]
+    for problem in ("123+456", "500+500"):
+        solved = demo.solve(problem)
+        steps = demo.calculator.run([problem])[0].steps
+        assert "3|5" in steps[0].completion  # a completion that encoding it as a string again would refuse
+        assert solved.answer == "?" and "vocabulary" not in solved.message
+        shown = [token for token, p in solved.confidence if p is not None]
+        assert "3|5" in shown and shown[: len(steps[0].confidence)] == [t for t, _ in steps[0].confidence]
+        assert all(0 < p <= 1 for _, p in solved.confidence if p is not None)

@@ -12,15 +12,17 @@ from ..batching import encode, left_pad
 @dataclass(frozen=True)
 class Completion:
     """text: the generated tokens up to EOS (or up to the budget); finished: EOS came within the budget;
-    reason: why it did not finish (None if it did)."""
+    reason: why it did not finish (None if it did); confidence (asked for with `scores=True`): each token generate
+    wrote, EOS included, with the probability the model gave it at that step."""
 
     text: str
     finished: bool
     reason: str | None = None
+    confidence: tuple[tuple[str, float], ...] = ()
 
 
 def _generate_batch(model, tokenizer, encoded: list[list[int]], budgets: list[int], use_cache: bool,
-                    id_to_token: dict[int, str]) -> list[Completion]:
+                    id_to_token: dict[int, str], scores: bool = False) -> list[Completion]:
     limit = model.config.n_positions if model.config.position_embedding == "learned" else None
     longest = max(map(len, encoded))
     # Every row generates the batch's step count; a learned table caps the longest prompt's positions.
@@ -29,21 +31,29 @@ def _generate_batch(model, tokenizer, encoded: list[list[int]], budgets: list[in
     if steps < 1:
         return [Completion("", False, f"the prompt fills the position table (n_positions={limit})")] * len(encoded)
     input_ids, attention_mask = left_pad(encoded, tokenizer.pad_token_id)
+    with_scores = {"output_logits": True, "return_dict_in_generate": True} if scores else {}
     output = model.generate(
         input_ids=input_ids.to(model.device), attention_mask=attention_mask.to(model.device), max_new_tokens=steps,
         do_sample=False, use_cache=use_cache, eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
-    )[:, input_ids.shape[1]:].tolist()
+        pad_token_id=tokenizer.pad_token_id, **with_scores,
+    )
+    new = (output.sequences if scores else output)[:, input_ids.shape[1]:]
+    probabilities = [[]] * len(encoded)
+    if scores:  # the logits generate chose from: no second encoding of what it wrote
+        chosen = torch.stack(output.logits, 1).float().softmax(-1).gather(-1, new[..., None].to(model.device))
+        probabilities = chosen[..., 0].tolist()
     eos = tokenizer.eos_token_id
-    for r, (row, budget) in enumerate(zip(output, budgets)):
+    for r, (row, budget) in enumerate(zip(new.tolist(), budgets)):
         row = row[:budget]
+        end = row.index(eos) + 1 if eos in row else len(row)
+        confidence = tuple((id_to_token[t], round(p, 4)) for t, p in zip(row[:end], probabilities[r]))
         # Special tokens stay visible ("<pad>"), so a misplaced one can never read as a right answer.
         if eos in row:
-            results[r] = Completion("".join(id_to_token[t] for t in row[: row.index(eos)]), True)
+            results[r] = Completion("".join(id_to_token[t] for t in row[: end - 1]), True, None, confidence)
         else:
             reason = (f"no end of sequence within {budget} tokens (the problem's trace has {budget - 1})"
                       if len(row) == budget else f"stopped at the position table (n_positions={limit})")
-            results[r] = Completion("".join(id_to_token[t] for t in row), False, reason)
+            results[r] = Completion("".join(id_to_token[t] for t in row), False, reason, confidence)
     return results
 
 
@@ -82,9 +92,9 @@ def _batches(model, encoded: list[list[int]], budgets: list[int], batch_size: in
 
 @torch.no_grad()
 def generate_from_ids(model, tokenizer, encoded: list[list[int]], max_new_tokens: int | list[int],
-                      batch_size: int = 1000, use_cache: bool = True) -> list[Completion]:
+                      batch_size: int = 1000, use_cache: bool = True, scores: bool = False) -> list[Completion]:
     """`generate_completions` for prompts given as token ids (a prompt followed by tokens the caller fixes, e.g. the
-    calculator's second look)."""
+    calculator's second look); `scores`: each Completion carries its tokens' probabilities."""
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     budgets = [max_new_tokens] * len(encoded) if isinstance(max_new_tokens, int) else list(max_new_tokens)
@@ -96,12 +106,13 @@ def generate_from_ids(model, tokenizer, encoded: list[list[int]], max_new_tokens
     for rows in _batches(model, encoded, budgets, batch_size):
         try:
             batch = _generate_batch(model, tokenizer, [encoded[i] for i in rows], [budgets[i] for i in rows],
-                                    use_cache, id_to_token)
+                                    use_cache, id_to_token, scores)
         except (ValueError, IndexError, RuntimeError):
             batch = []
             for i in rows:
                 try:
-                    batch += _generate_batch(model, tokenizer, [encoded[i]], [budgets[i]], use_cache, id_to_token)
+                    batch += _generate_batch(model, tokenizer, [encoded[i]], [budgets[i]], use_cache, id_to_token,
+                                             scores)
                 except (ValueError, IndexError, RuntimeError) as error:
                     batch.append(Completion("", False, str(error).splitlines()[0]))
         for i, completion in zip(rows, batch):
