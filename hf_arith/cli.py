@@ -170,7 +170,8 @@ def cmd_eval(argv):
             raise UsageError(f"hf-arith eval: error: --{name} must be >= 1, got {getattr(args, name)}")
     import os
 
-    from hf_arith.data.suites import length_of, parse_suite_names
+    from hf_arith.data.problems import MAX_OPERAND_DIGITS
+    from hf_arith.data.suites import check_suites, parse_suite_names
 
     lengths = []
     if args.lengths:
@@ -189,11 +190,16 @@ def cmd_eval(argv):
     from hf_arith.evaluation.scoring import evaluate_suites, format_examples, suite_line
 
     settings = ArithmeticDataSettings.from_saved(loaded.settings)
-    longest = max([args.digits or 0] + [length_of(name) or length_of(name, "hard") or 0 for name in names + lengths])
-    tokenizer_limit = getattr(loaded.tokenizer, "max_digits", None)
-    if tokenizer_limit is not None and longest > tokenizer_limit:
-        raise UsageError(f"hf-arith eval: error: operands of {longest} digits are beyond this model's tokenizer "
-                         f"(max_digits={tokenizer_limit})")
+    # the widest operand the model takes: its padding width, else its tokenizer's columns, else the library's bound
+    widest = settings.max_digits if settings.zero_pad else getattr(loaded.tokenizer, "max_digits", MAX_OPERAND_DIGITS)
+    digits = args.digits or settings.max_digits
+    try:
+        if digits > min(widest, MAX_OPERAND_DIGITS):
+            raise ValueError(f"--digits {digits} is beyond this model's operands (at most {widest})")
+        check_suites(names, settings.operations, digits, widest, args.suite_size, args.cell_size)
+        check_suites(lengths, settings.operations, digits, widest, args.length_size)
+    except ValueError as error:
+        raise UsageError(f"hf-arith eval: error: {error}") from None
     splits = load_traces(settings, args.data_cache_dir)
     results = evaluate_suites(loaded.model, loaded.tokenizer, settings, names, splits, args.suite_size,
                               args.batch_size, args.digits, args.cell_size, certify=not args.generate_all)

@@ -110,6 +110,14 @@ def test_a_name_that_is_not_a_local_folder_is_refused_at_once(capsys):
     (["calc", "{model}", "1+2", "--batch_size", "-1"], "--batch_size must be >= 1, got -1"),
     (["eval", "{model}", "--batch_size", "0"], "--batch_size must be >= 1, got 0"),
     (["eval", "{model}", "--suite", "easy"], "unknown suite 'easy'"),
+    # sizes bounded before any work (issue 46): these ran for minutes or ended in MemoryError
+    (["eval", "{model}", "--suite", "length_100000"], "suite 'length_100000' has 100000-digit operands; this model "
+                                                      "takes at most 2"),
+    (["eval", "{model}", "--lengths", "3"], "suite 'length_3' has 3-digit operands; this model takes at most 2"),
+    (["eval", "{model}", "--suite", "uniform", "--suite_size", "1000000000"], "would draw 1,000,000,000 problems"),
+    (["eval", "{model}", "--suite", "division_cases"], "suite 'division_cases' scores '/', which this model was not "
+                                                       "trained on ('+')"),
+    (["eval", "{model}", "--suite", "exhaustive", "--digits", "5"], "--digits 5 is beyond this model's operands"),
     (["sample", "{model}", "--top_k", "0"], "top_k must be >= 1, got 0"),
     (["sample", "{model}", "--temperature", "inf"], "temperature must be a finite number > 0, got inf"),
 ])
@@ -125,6 +133,18 @@ def test_bad_values_for_eval_calc_and_sample(trained, capsys, argv, fragment):
     (["--validation_size", "0"], "validation_size must be an int >= 1, got 0"),
     (["--test_size", "0"], "test_size must be an int >= 1, got 0"),
     (["--suites", "test,easy"], "unknown suite 'easy'"),
+    # issue 46: each of these failed only after training, or with a traceback
+    (["--suites", "division_cases"], "suite 'division_cases' scores '/', which this model was not trained on"),
+    (["--suites", "length_5"], "suite 'length_5' has 5-digit operands; this model takes at most 2"),
+    (["--suites", "uniform", "--suite_size", "1000000000"], "would draw 1,000,000,000 problems"),
+    (["--per_device_eval_batch_size", "0"], "--per_device_eval_batch_size must be an int >= 1, got 0"),
+    (["--gradient_accumulation_steps", "0"], "--gradient_accumulation_steps must be an int >= 1, got 0"),
+    (["--learning_rate", "inf"], "--learning_rate must be a finite number > 0, got inf"),
+    (["--learning_rate", "0"], "--learning_rate must be a finite number > 0, got 0"),
+    (["--report_to", "tensorboard"], "--report_to 'tensorboard' is not installed here"),
+    (["--max_digits", "5000"], "max_digits must be at most 1,000, got 5,000"),
+    (["--tokenizer_max_digits", "5000"], "tokenizer_max_digits must be at most 1,000, got 5,000"),
+    (["--preset", "shakespeare-char", "--max_steps", "-1"], "the corpus task draws random blocks for its steps"),
 ])
 def test_bad_training_values_are_refused_before_any_work(tmp_path, capsys, extra, fragment):
     out = tmp_path / "out"
@@ -465,3 +485,20 @@ def test_a_checkpoint_that_cannot_be_resumed_is_one_line_before_any_work(trained
                  "--resume_from_checkpoint", "true"]) == 2
     assert fragment in capsys.readouterr().err
     assert sorted(p.name for p in run.iterdir()) == before and not cache.exists()
+
+
+def test_suite_sizes_are_bounded_before_anything_is_drawn():
+    from hf_arith.data.suites import EXHAUSTIVE_LIMIT, check_suites
+
+    with pytest.raises(ValueError, match="suite 'exhaustive_add' has 10,000,000,000 problems"):
+        check_suites(["exhaustive_add"], "+", 5, 5)  # ended in MemoryError after 40-110 s (issue 46)
+    with pytest.raises(ValueError, match="suite 'cells' would draw"):
+        check_suites(["cells"], "+-*/", 3, 3, cell_size=EXHAUSTIVE_LIMIT)
+    check_suites(["exhaustive_div", "cells", "division_cases", "length_3"], "+-*/", 3, 3)  # calc3's own: accepted
+
+
+def test_a_cell_too_large_for_a_float_still_gets_its_held_out_share():
+    from hf_arith.data.problems import held_out_capacity
+
+    # 200-digit operands: 10**400 problems in a cell, beyond a float (OverflowError before, issue 46)
+    assert held_out_capacity("+", 200, 200) == (9 * 10**199) ** 2 // 4

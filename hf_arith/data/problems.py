@@ -7,6 +7,7 @@ validation check that stops training measures what training is for.
 
 import random
 from collections.abc import Callable, Iterator
+from fractions import Fraction
 
 from .distributions import Problem, lengths_problem, operand_range
 
@@ -14,6 +15,8 @@ from .distributions import Problem, lengths_problem, operand_range
 # digits of b), each in proportion to its size. Lengths are sampled uniformly for the test split, so without a cap a
 # 10,000-problem test split swallows every 1-digit problem (1x1 has 100) and training never sees one.
 HELD_OUT_CELL_SHARE = 0.25
+# The longest operand hf_arith draws or takes, whatever the model: a 1,000-digit problem is already thousands of tokens.
+MAX_OPERAND_DIGITS = 1_000
 Sampler = Callable[[random.Random], Problem]
 
 
@@ -48,7 +51,8 @@ def cell_sizes(operations, min_digits: int, max_digits: int) -> dict[tuple[str, 
 
 def held_out_capacity(operations, min_digits: int, max_digits: int) -> int:
     """The most problems the test and validation splits may hold together (HELD_OUT_CELL_SHARE of each cell)."""
-    return sum(int(HELD_OUT_CELL_SHARE * n) for n in cell_sizes(operations, min_digits, max_digits).values())
+    share = Fraction(HELD_OUT_CELL_SHARE)  # exact: a cell of 10**400 problems overflows a float
+    return sum(int(share * n) for n in cell_sizes(operations, min_digits, max_digits).values())
 
 
 def all_problems(operations, min_digits: int, max_digits: int) -> Iterator[Problem]:
@@ -119,7 +123,7 @@ def split_problems(operations, min_digits: int, max_digits: int, sizes: dict[str
         rng = random.Random(f"{seed}-{name}")
         quota = None
         if name != "train":
-            share = HELD_OUT_CELL_SHARE * sizes.get(name, 0) / max(held_out, 1)
+            share = Fraction(HELD_OUT_CELL_SHARE) * sizes.get(name, 0) / max(held_out, 1)  # exact: cells may be huge
             quota = {cell: max(int(share * n), 1 if sizes.get(name, 0) else 0) for cell, n in cells.items()}
         splits[name] = draw_problems(rng, sizes.get(name, 0), samplers[name],
                                      lambda: all_problems(operations, min_digits, max_digits), space_size, taken,
@@ -139,5 +143,5 @@ def fresh_problems(sample: Sampler, space_size: int, exclude: set[Problem], seed
             yield problem
 
 
-__all__ = ["HELD_OUT_CELL_SHARE", "Problem", "all_problems", "cell_of", "draw_problems", "fresh_problems",
-           "held_out_capacity", "problem_space_size", "split_problems"]
+__all__ = ["HELD_OUT_CELL_SHARE", "MAX_OPERAND_DIGITS", "Problem", "all_problems", "cell_of", "draw_problems",
+           "fresh_problems", "held_out_capacity", "problem_space_size", "split_problems"]

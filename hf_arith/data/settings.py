@@ -4,7 +4,7 @@ arguments both inherit them (so one name means one thing from the command line t
 from dataclasses import dataclass, field, fields
 
 from .distributions import DISTRIBUTIONS, Mixture, parse_weights
-from .problems import HELD_OUT_CELL_SHARE, held_out_capacity, problem_space_size
+from .problems import HELD_OUT_CELL_SHARE, MAX_OPERAND_DIGITS, held_out_capacity, problem_space_size
 from .traces import FORMATS, GUESS_LAYOUTS, OPERATIONS, PAD_TO_LONGER, check_format, division_layout
 
 
@@ -57,6 +57,8 @@ class ArithmeticDataSettings:
                              f"got {self.operations!r}")
         for name in ("min_digits", "max_digits"):
             check_int(name, getattr(self, name), 1)
+        if self.max_digits > MAX_OPERAND_DIGITS:
+            raise ValueError(f"max_digits must be at most {MAX_OPERAND_DIGITS:,}, got {self.max_digits:,}")
         if self.min_digits > self.max_digits:
             raise ValueError(f"min_digits ({self.min_digits}) must not exceed max_digits ({self.max_digits})")
         if self.format not in FORMATS:

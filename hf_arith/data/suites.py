@@ -23,7 +23,7 @@ from collections.abc import Callable
 
 from . import distributions
 from .distributions import Problem, values_problem
-from .problems import all_problems, problem_space_size
+from .problems import MAX_OPERAND_DIGITS, all_problems, problem_space_size
 
 OPERATION_NAMES = {"+": "add", "-": "sub", "*": "mul", "/": "div"}
 EXHAUSTIVE_OF = {f"exhaustive_{name}": op for op, name in OPERATION_NAMES.items()}  # one operation's whole space
@@ -31,6 +31,9 @@ SUITES = ("test", "uniform", "full_width", "hard", "edge", "cells", "division_ca
 CELL_SIZE = 1_000
 DEFAULT_SUITES = ("test", "uniform", "full_width", "hard", "edge")
 EXHAUSTIVE_LIMIT = 2_000_000
+# The most problems one suite may hold (held in memory, then generated): beyond it a run would end in MemoryError
+# or run for days, so it is refused before any work.
+SUITE_LIMIT = 2_000_000
 
 
 def uniform_problem(rng: random.Random, op: str, max_digits: int) -> Problem:
@@ -177,6 +180,31 @@ def _all_values(name: str, op: str, d: int) -> list[Problem]:
     return [(op, a, b) for a in _operand_values(name, op, d, False) for b in _operand_values(name, op, d, True)]
 
 
+def check_suites(names: list[str], operations: str, max_digits: int, widest: int, size: int = 10_000,
+                 cell_size: int = CELL_SIZE) -> None:
+    """ValueError naming the first suite that cannot be scored for this model (an operation it lacks, operands wider
+    than `widest`, the longest it takes, or more problems than SUITE_LIMIT), before anything is drawn or trained."""
+    widest = min(widest, MAX_OPERAND_DIGITS)
+    for name in names:
+        length = length_of(name) or length_of(name, "hard")
+        if length is not None and length > widest:
+            raise ValueError(f"suite {name!r} has {length}-digit operands; this model takes at most {widest}")
+        op = "/" if name == "division_cases" else EXHAUSTIVE_OF.get(name)
+        if op is not None and op not in operations:
+            raise ValueError(f"suite {name!r} scores {op!r}, which this model was not trained on ({operations!r})")
+        if name in EXHAUSTIVE_OF or name == "exhaustive":
+            space = problem_space_size(op or operations, 1, max_digits)
+            if space > EXHAUSTIVE_LIMIT:
+                raise ValueError(f"suite {name!r} has {space:,} problems for {max_digits}-digit operands, more than "
+                                 f"{EXHAUSTIVE_LIMIT:,}")
+        drawn = {"cells": cell_size * len(operations) * max_digits**2,
+                 "division_cases": cell_size * len(DIVISION_CASES)}.get(name, size * len(operations))
+        if name not in ("test", "validation", "edge") and name not in EXHAUSTIVE_OF and name != "exhaustive" \
+                and drawn > SUITE_LIMIT:
+            raise ValueError(f"suite {name!r} would draw {drawn:,} problems, more than {SUITE_LIMIT:,}: lower "
+                             f"--{'cell_size' if name in ('cells', 'division_cases') else 'suite_size'}")
+
+
 def length_problems(length: int, operations: str = "+", size: int = 1_000, seed: int = 0) -> list[Problem]:
     """`size` distinct problems per operation whose operands both have exactly `length` digits."""
     problems = []
@@ -205,6 +233,7 @@ def parse_suite_names(text: str) -> list[str]:
     return names
 
 
-__all__ = ["CELL_SIZE", "DEFAULT_SUITES", "DIVISION_CASES", "SUITES", "cells_problems", "division_case",
+__all__ = ["CELL_SIZE", "DEFAULT_SUITES", "DIVISION_CASES", "MAX_OPERAND_DIGITS", "SUITES", "SUITE_LIMIT",
+           "check_suites", "cells_problems", "division_case",
            "division_case_problems", "edge_problems", "full_width_problem", "hard_problem", "length_of",
            "length_problems", "parse_suite_names", "suite_problems", "uniform_problem"]

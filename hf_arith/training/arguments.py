@@ -10,6 +10,7 @@ command line overrides both and every value passes through the same argparse typ
 import argparse
 import enum
 import json
+import math
 import os
 import shlex
 import types
@@ -20,8 +21,9 @@ from typing import Literal
 
 from transformers import HfArgumentParser, TrainingArguments
 
+from ..data.problems import MAX_OPERAND_DIGITS
 from ..data.settings import ArithmeticDataSettings, check_int
-from ..data.suites import parse_suite_names
+from ..data.suites import check_suites, parse_suite_names
 from .presets import get_training_preset
 
 
@@ -54,6 +56,9 @@ class ModelArguments:
     def __post_init__(self):
         if self.tokenizer_max_digits is not None:
             check_int("tokenizer_max_digits", self.tokenizer_max_digits, 1)
+            if self.tokenizer_max_digits > MAX_OPERAND_DIGITS:
+                raise ValueError(f"tokenizer_max_digits must be at most {MAX_OPERAND_DIGITS:,}, got "
+                                 f"{self.tokenizer_max_digits:,}")
         check_int("coupled_max_offset", self.coupled_max_offset, 0)
         check_int("coupled_attention_window", self.coupled_attention_window, -1)
 
@@ -270,18 +275,47 @@ def parse_train_args(argv: list[str]) -> TrainSpec:
     return spec
 
 
+def check_reporting(report_to) -> None:
+    """An integration --report_to names must be installed: the Trainer would find out only once built."""
+    from transformers.integrations import get_available_reporting_integrations
+
+    names = [report_to] if isinstance(report_to, str) else list(report_to or [])
+    missing = [name for name in names if name not in ("none", "all") and name not in
+               get_available_reporting_integrations()]
+    if missing:
+        raise ValueError(f"--report_to {missing[0]!r} is not installed here (installed: "
+                         f"{get_available_reporting_integrations() or 'none'})")
+
+
 def check_spec(spec: TrainSpec) -> None:
     """Checks that span several argument groups, before any work (a run must not fail after training on a value
     that was bad from the start)."""
     training, data, run = spec.training, spec.data, spec.run
     if training.max_steps == 0 or training.max_steps < -1:
         raise ValueError(f"--max_steps must be >= 1 (or -1 to train by epochs), got {training.max_steps}")
+    if data.task == "corpus" and training.max_steps < 1:
+        raise ValueError(f"the corpus task draws random blocks for its steps: --max_steps must be >= 1, got "
+                         f"{training.max_steps}")
+    for name in ("per_device_train_batch_size", "per_device_eval_batch_size", "gradient_accumulation_steps"):
+        check_int(f"--{name}", getattr(training, name), 1)
+    if not (math.isfinite(training.learning_rate) and training.learning_rate > 0):
+        raise ValueError(f"--learning_rate must be a finite number > 0, got {training.learning_rate}")
+    check_reporting(training.report_to)
     if data.task == "arithmetic":
         check_int("train_size", data.train_size, 1)
         if training.eval_strategy != "no":
             check_int("validation_size", data.validation_size, 1)
-        if "test" in parse_suite_names(run.suites):
+        names = parse_suite_names(run.suites)
+        if "test" in names:
             check_int("test_size", data.test_size, 1)
+        # the widest operand the model will take: the padding width, else the aligned tokenizer's columns
+        if data.zero_pad:
+            widest = data.max_digits
+        elif spec.model.tokenizer == "aligned":
+            widest = spec.model.tokenizer_max_digits or data.max_digits
+        else:
+            widest = MAX_OPERAND_DIGITS
+        check_suites(names, data.operations, data.max_digits, widest, run.suite_size, run.cell_size)
     if run.data_cache_dir is not None and os.path.exists(run.data_cache_dir) and not os.path.isdir(
             run.data_cache_dir):
         raise ValueError(f"--data_cache_dir {run.data_cache_dir!r} exists and is not a folder")
