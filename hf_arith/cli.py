@@ -141,7 +141,7 @@ def _check_saving_into(folder: str, results_file: str) -> None:
         raise UsageError(f"hf-arith eval: error: cannot save into {folder!r} (it is read-only); {hint}") from None
 
 
-def cmd_eval(argv):
+def _eval_arguments(argv):
     parser = OneLineParser(prog="hf-arith eval", description="greedy-generation evaluation on named suites")
     parser.add_argument("model_dir")
     parser.add_argument("--suite", default=None,
@@ -168,28 +168,18 @@ def cmd_eval(argv):
     for name in ("batch_size", "suite_size", "cell_size", "length_size", "digits"):
         if getattr(args, name) is not None and getattr(args, name) < 1:
             raise UsageError(f"hf-arith eval: error: --{name} must be >= 1, got {getattr(args, name)}")
-    import os
+    if args.lengths and not all(part.strip().isdigit() and int(part) > 0 for part in args.lengths.split(",")):
+        raise UsageError(f"hf-arith eval: error: --lengths must be positive integers, got {args.lengths!r}")
+    return args
 
+
+def _suites_to_score(args, loaded, settings) -> tuple[list[str], list[str]]:
+    """The suites and the length suites `args` name, each checked against the model before anything is drawn."""
     from hf_arith.data.problems import MAX_OPERAND_DIGITS
-    from hf_arith.data.suites import check_suites, parse_suite_names
+    from hf_arith.data.suites import DEFAULT_SUITES, check_suites, parse_suite_names
 
-    lengths = []
-    if args.lengths:
-        if not all(part.strip().isdigit() and int(part) > 0 for part in args.lengths.split(",")):
-            raise UsageError(f"hf-arith eval: error: --lengths must be positive integers, got {args.lengths!r}")
-        lengths = [f"length_{int(part)}" for part in args.lengths.split(",")]
-    names = parse_suite_names(args.suite) if args.suite else ([] if lengths else
-                                                             ["test", "uniform", "full_width", "hard", "edge"])
-    loaded = _load(args.model_dir)
-    results_file = os.path.join(args.model_dir, "all_results.json")
-    if not args.no_save:
-        _check_saving_into(args.model_dir, results_file)
-
-    from hf_arith.data.builder import load_traces
-    from hf_arith.data.settings import ArithmeticDataSettings
-    from hf_arith.evaluation.scoring import evaluate_suites, format_examples, suite_line
-
-    settings = ArithmeticDataSettings.from_saved(loaded.settings)
+    lengths = [f"length_{int(part)}" for part in args.lengths.split(",")] if args.lengths else []
+    names = parse_suite_names(args.suite) if args.suite else ([] if lengths else list(DEFAULT_SUITES))
     # the widest operand the model takes: its padding width, else its tokenizer's columns, else the library's bound
     widest = settings.max_digits if settings.zero_pad else getattr(loaded.tokenizer, "max_digits", MAX_OPERAND_DIGITS)
     digits = args.digits or settings.max_digits
@@ -200,6 +190,45 @@ def cmd_eval(argv):
         check_suites(lengths, settings.operations, digits, widest, args.length_size)
     except ValueError as error:
         raise UsageError(f"hf-arith eval: error: {error}") from None
+    return names, lengths
+
+
+def _save_evaluation(args, results: dict, settings) -> None:
+    """Adds `results` to the folder's all_results.json, heatmaps and model card."""
+    import json
+    import os
+
+    from hf_arith.model_card import write_model_card
+    from hf_arith.training.artifacts import write_json
+    from hf_arith.training.tasks import write_suite_figures
+
+    results_file = os.path.join(args.model_dir, "all_results.json")
+    with open(results_file) as f:
+        recorded = json.load(f)
+    if args.digits:  # a suite drawn at another length is another suite
+        results = {f"{name}_{args.digits}digits" if name not in ("test", "validation") and not
+                   name.startswith("length_") else name: m for name, m in results.items()}
+    recorded["evaluation"].update(results)
+    write_json(results_file, recorded)
+    write_suite_figures(args.model_dir, recorded["evaluation"], recorded["preset"], settings, only=set(results))
+    write_model_card(args.model_dir)
+    print(f"saved in {args.model_dir}: all_results.json, figures, README.md")
+
+
+def cmd_eval(argv):
+    import os
+
+    args = _eval_arguments(argv)
+    loaded = _load(args.model_dir)
+    if not args.no_save:
+        _check_saving_into(args.model_dir, os.path.join(args.model_dir, "all_results.json"))
+
+    from hf_arith.data.builder import load_traces
+    from hf_arith.data.settings import ArithmeticDataSettings
+    from hf_arith.evaluation.scoring import evaluate_suites, format_examples, suite_line
+
+    settings = ArithmeticDataSettings.from_saved(loaded.settings)
+    names, lengths = _suites_to_score(args, loaded, settings)
     splits = load_traces(settings, args.data_cache_dir)
     results = evaluate_suites(loaded.model, loaded.tokenizer, settings, names, splits, args.suite_size,
                               args.batch_size, args.digits, args.cell_size, certify=not args.generate_all)
@@ -212,22 +241,7 @@ def cmd_eval(argv):
             print("  first wrong step (count):", metrics["first_error_step_counts"])
         print(format_examples(metrics))
     if not args.no_save:
-        import json
-
-        from hf_arith.model_card import write_model_card
-        from hf_arith.training.artifacts import write_json
-        from hf_arith.training.tasks import write_suite_figures
-
-        with open(results_file) as f:
-            recorded = json.load(f)
-        if args.digits:  # a suite drawn at another length is another suite
-            results = {f"{name}_{args.digits}digits" if name not in ("test", "validation") and not
-                       name.startswith("length_") else name: m for name, m in results.items()}
-        recorded["evaluation"].update(results)
-        write_json(results_file, recorded)
-        write_suite_figures(args.model_dir, recorded["evaluation"], recorded["preset"], settings, only=set(results))
-        write_model_card(args.model_dir)
-        print(f"saved in {args.model_dir}: all_results.json, figures, README.md")
+        _save_evaluation(args, results, settings)
     return 1 if any(m["unfinished"] for m in results.values()) else 0
 
 
