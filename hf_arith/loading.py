@@ -27,7 +27,8 @@ PARTIAL_MARKER = "RUN_INCOMPLETE"
 # The config fields that decide the network's shape and how it reads positions.
 TRAINED_CONFIG_FIELDS = ("vocab_size", "n_positions", "n_embd", "n_layer", "n_head", "bias", "tie_word_embeddings",
                          "position_embedding", "rope_parameters", "coupled_embedding", "coupled_max_offset",
-                         "digit_token_ids", "pair_token_ids", "equals_token_id", "pad_token_id", "eos_token_id")
+                         "digit_token_ids", "pair_token_ids", "equals_token_id", "pad_token_id", "eos_token_id",
+                         "coupled_markers", "operator_token_ids", "coupled_attention_window")
 
 
 # The code files save_pretrained exports beside the weights (auto_map names them): what `refresh_code` rewrites.

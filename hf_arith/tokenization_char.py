@@ -84,6 +84,8 @@ class CharTokenizer(PreTrainedTokenizer):
         return self.encoder[token]
 
     def _convert_id_to_token(self, index: int) -> str:
+        if index not in self.decoder:  # never a silent drop, and the same error as the fast twin's
+            raise ValueError(f"token id {index!r} is not in the vocabulary (ids 0-{len(self.decoder) - 1})")
         return self.decoder[index]
 
     def convert_tokens_to_string(self, tokens: list[str]) -> str:

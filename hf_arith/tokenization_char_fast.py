@@ -64,6 +64,21 @@ class CharTokenizerFast(TokenizersBackend):
     def from_corpus(cls, text: str, **kwargs) -> "CharTokenizerFast":
         return cls(vocab=CharTokenizer.from_corpus(text).encoder, **kwargs)
 
+    def _check_ids(self, ids) -> None:
+        """The Rust decoder drops an unknown id silently: named instead, as the slow tokenizer does."""
+        size = self._tokenizer.get_vocab_size(with_added_tokens=True)
+        for index in [ids] if isinstance(ids, int) else ids:
+            if not 0 <= int(index) < size:
+                raise ValueError(f"token id {int(index)!r} is not in the vocabulary (ids 0-{size - 1})")
+
+    def convert_ids_to_tokens(self, ids, skip_special_tokens: bool = False):
+        self._check_ids(ids)
+        return super().convert_ids_to_tokens(ids, skip_special_tokens)
+
+    def _decode(self, token_ids, *args, **kwargs):
+        self._check_ids(token_ids)
+        return super()._decode(token_ids, *args, **kwargs)
+
     def _check_characters(self, text) -> None:
         texts = [text] if isinstance(text, str) else text
         for item in texts:

@@ -3,6 +3,7 @@ work is never replaced unasked, interrupted runs are marked, no code from a mode
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -24,6 +25,25 @@ def folder(trained, tmp_path):
     out, _ = trained
     copy = tmp_path / "model"
     shutil.copytree(out, copy, ignore=shutil.ignore_patterns("checkpoint-*"))
+    return copy
+
+
+@pytest.fixture(scope="module")
+def coupled_run(tmp_path_factory):
+    """A few steps of the add-length recipe (coupled ids, sentinel markers, the id window): a folder to edit."""
+    out = tmp_path_factory.mktemp("coupled") / "model"
+    assert main(["train", "--preset", "add-length", "--max_digits", "3", "--train_size", "2000", "--validation_size",
+                 "100", "--test_size", "100", "--max_steps", "5", "--eval_steps", "5", "--save_steps", "5",
+                 "--n_embd", "32", "--tokenizer_max_digits", "8", "--suites", "test", "--disable_tqdm", "true",
+                 "--use_cpu", "true", "--output_dir", str(out),
+                 "--data_cache_dir", str(tmp_path_factory.mktemp("cache"))]) == 0
+    return out
+
+
+@pytest.fixture
+def coupled_folder(coupled_run, tmp_path):
+    copy = tmp_path / "coupled"
+    shutil.copytree(coupled_run, copy, ignore=shutil.ignore_patterns("checkpoint-*"))
     return copy
 
 
@@ -502,3 +522,55 @@ def test_a_cell_too_large_for_a_float_still_gets_its_held_out_share():
 
     # 200-digit operands: 10**400 problems in a cell, beyond a float (OverflowError before, issue 46)
     assert held_out_capacity("+", 200, 200) == (9 * 10**199) ** 2 // 4
+
+
+
+@pytest.mark.parametrize("call, fragment", [
+    (lambda s: s.suite_problems("uniform", "+", 3, size=-5), "size must be an int >= 1, got -5"),
+    (lambda s: s.suite_problems("uniform", "%", 3), "operations must be characters from '+-*/', got '%'"),
+    (lambda s: s.cells_problems("+", 3, cell_size=2.5), "cell_size must be an int >= 1, got 2.5"),
+    (lambda s: s.length_problems(0, "+"), "max_digits must be an int >= 1, got 0"),
+    (lambda s: s.division_case_problems(3, cell_size=0), "cell_size must be an int >= 1, got 0"),
+])
+def test_the_suite_functions_name_a_bad_argument(call, fragment):
+    from hf_arith.data import suites
+
+    with pytest.raises(ValueError, match=re.escape(fragment)):
+        call(suites)  # an empty or odd suite came back before (issue 46)
+
+
+@pytest.mark.parametrize("name, value", [("initializer_range", float("inf")), ("layer_norm_epsilon", float("nan")),
+                                         ("initializer_range", -0.02)])
+def test_a_config_with_non_finite_numbers_is_refused(name, value):
+    from hf_arith import ArithGPTConfig
+
+    with pytest.raises(ValueError, match=f"{name} must be a finite number > 0"):
+        ArithGPTConfig(vocab_size=24, n_embd=32, n_head=4, n_layer=1, **{name: value})
+
+
+@pytest.mark.parametrize("make", ["CharTokenizer", "CharTokenizerFast"])
+def test_both_character_tokenizers_name_an_unknown_id(make):
+    import hf_arith
+
+    tokenizer = getattr(hf_arith, make)()
+    for call in (lambda: tokenizer.decode([5, 6, 999]), lambda: tokenizer.convert_ids_to_tokens([5, 999])):
+        with pytest.raises(ValueError, match="token id 999 is not in the vocabulary"):
+            call()  # slow: KeyError, fast: silently dropped (issue 46)
+    assert tokenizer.decode(tokenizer("12+3=")["input_ids"], skip_special_tokens=True) == "12+3="
+
+
+@pytest.mark.parametrize("extra, name", [
+    (["--coupled_attention_window", "3"], "coupled_attention_window"),
+    (["--coupled_max_offset", "5"], "coupled_max_offset"),
+    (["--coupled_markers", "sentinel"], "coupled_markers"),
+])
+def test_coupled_settings_without_coupled_positions_are_refused(tmp_path, capsys, extra, name):
+    refused(["train", *TINY, "--output_dir", str(tmp_path / "o"), *extra], capsys,
+            f"--{name} {extra[1]!r}" if name == "coupled_markers" else f"--{name} {int(extra[1])!r}")
+
+
+@pytest.mark.parametrize("field, value", [("coupled_attention_window", 3), ("coupled_markers", "none"),
+                                          ("operator_token_ids", [15, 14, 16, 17])])
+def test_an_edited_coupled_setting_in_config_json_is_refused(coupled_folder, capsys, field, value):
+    edit_json(coupled_folder / "config.json", lambda c: c.update({field: value}))
+    refused(["calc", str(coupled_folder), "12+34"], capsys, f"was changed after training: its config.json has {field}")

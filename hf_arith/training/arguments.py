@@ -26,6 +26,10 @@ from ..data.settings import ArithmeticDataSettings, check_int
 from ..data.suites import check_suites, parse_suite_names
 from .presets import get_training_preset
 
+# The coupled-position settings and their defaults: set to anything else, they need position_embedding coupled.
+COUPLED_DEFAULTS = {"coupled_embedding": "learned", "coupled_max_offset": 0, "coupled_markers": "none",
+                    "coupled_attention_window": -1}
+
 
 @dataclass
 class ModelArguments:
@@ -61,6 +65,12 @@ class ModelArguments:
                                  f"{self.tokenizer_max_digits:,}")
         check_int("coupled_max_offset", self.coupled_max_offset, 0)
         check_int("coupled_attention_window", self.coupled_attention_window, -1)
+        if self.position_embedding != "coupled":  # else they would be silently ignored
+            for name, default in COUPLED_DEFAULTS.items():
+                if getattr(self, name) != default:
+                    raise ValueError(f"--{name} {getattr(self, name)!r} applies to coupled positions only, but "
+                                     f"--position_embedding is {self.position_embedding!r}: set --{name} "
+                                     f"{default!r} or --position_embedding coupled")
 
 
 @dataclass
