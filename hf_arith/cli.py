@@ -13,6 +13,7 @@ model cannot take (an intermediate result too long for it, a negative dividend) 
 """
 
 import argparse
+import itertools
 import logging
 import re
 import sys
@@ -78,41 +79,73 @@ def cmd_calc(argv):
         raise UsageError(f"hf-arith calc: error: --batch_size must be >= 1, got {args.batch_size}")
     if args.looks is not None and args.looks < 0:
         raise UsageError(f"hf-arith calc: error: --looks must be >= 0, got {args.looks}")
-    if args.problems:
-        numbered = [(f"argument {n}", text) for n, text in enumerate(args.problems, 1)]
-    else:
-        numbered = [(f"line {n}", line) for n, line in enumerate(sys.stdin.read().splitlines(), 1) if line.strip()]
-    if not numbered:
+    from hf_arith.calculator import DEFAULT_LOOKS, MAX_CHARACTERS
+
+    batches = _problem_batches(args.problems, args.batch_size, MAX_CHARACTERS)
+    first = next(batches, None)  # a problem to answer before the model is loaded (stdin may be empty)
+    if first is None:
         raise UsageError("hf-arith calc: error: no problems given (arguments or stdin)")
     loaded = _load(args.model_dir)
 
-    from hf_arith.calculator import DEFAULT_LOOKS, Calculator, step_name
+    from hf_arith.calculator import Calculator
 
     calculator = Calculator(loaded.model, loaded.tokenizer, loaded.settings, args.batch_size, check=not args.no_check,
                             looks=DEFAULT_LOOKS if args.looks is None else args.looks)
-    for where, text in numbered:  # every problem is checked before anything is computed or printed
-        try:
-            calculator.check(text)
-        except ValueError as error:
-            raise UsageError(f"hf-arith calc: error: {where}: {error}") from None
-    results = calculator.run([text for _, text in numbered])
-    for (where, _), result in zip(numbered, results):
-        answer = result.answer if result.answer is not None else "?"
-        print(answer if args.answer_only else f"{result.expression} {answer}")
-        if result.error:
-            print(f"hf-arith calc: {where}: {result.expression}: {result.error}", file=sys.stderr)
-        if args.trace:  # the verdict is verify_trace's (Python's) diagnosis, printed for the reader only
-            own = 0
-            for step in result.steps:
-                own += step.check_of is None and step.look_of is None
-                verdict = step.verdict
-                status = ("not run" if verdict is None else "valid" if verdict.valid
-                          else f"first wrong step {verdict.first_error_step}")
-                name = step_name(step, own)
-                print(f"  {name}: {step.prompt or f'{step.a}{step.op}{step.b}='}{step.completion}  [{status}]")
-    if any(r.input_error for r in results):
-        return 2
-    return 1 if any(r.answer is None for r in results) else 0
+    status = 0
+    for numbered in itertools.chain([first], batches):  # answered as the lines come, a batch at a time (as bc does)
+        for where, text in numbered:  # every problem of a batch is checked before any of it is computed
+            try:
+                calculator.check(text)
+            except ValueError as error:
+                raise UsageError(f"hf-arith calc: error: {where}: {error}") from None
+        results = calculator.run([text for _, text in numbered])
+        for (where, _), result in zip(numbered, results):
+            _print_result(where, result, args)
+        sys.stdout.flush()
+        if any(r.input_error for r in results):
+            status = 2
+        elif status == 0 and any(r.answer is None for r in results):
+            status = 1
+    return status
+
+
+def _problem_batches(problems: list[str], batch_size: int, max_characters: int):
+    """(where, text) batches of at most `batch_size`: the arguments, or stdin read a line at a time (a line longer
+    than `max_characters` is refused as it is read, so an endless line never fills memory)."""
+    if problems:
+        numbered = [(f"argument {n}", text) for n, text in enumerate(problems, 1)]
+        yield from (numbered[i : i + batch_size] for i in range(0, len(numbered), batch_size))
+        return
+    batch, number = [], 0
+    while line := sys.stdin.readline(max_characters + 2):
+        number += 1
+        if len(line.rstrip("\r\n")) > max_characters:
+            raise UsageError(f"hf-arith calc: error: line {number} is longer than {max_characters:,} characters")
+        if line.strip():
+            batch.append((f"line {number}", line.rstrip("\r\n")))
+        if len(batch) == batch_size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _print_result(where: str, result, args) -> None:
+    from hf_arith.calculator import step_name
+
+    answer = result.answer if result.answer is not None else "?"
+    print(answer if args.answer_only else f"{result.expression} {answer}")
+    if result.error:
+        print(f"hf-arith calc: {where}: {result.expression}: {result.error}", file=sys.stderr)
+    if args.trace:  # the verdict is verify_trace's (Python's) diagnosis, printed for the reader only
+        own = 0
+        for step in result.steps:
+            own += step.check_of is None and step.look_of is None
+            verdict = step.verdict
+            status = ("not run" if verdict is None else "valid" if verdict.valid
+                      else f"first wrong step {verdict.first_error_step}")
+            name = step_name(step, own)
+            print(f"  {name}: {step.prompt or f'{step.a}{step.op}{step.b}='}{step.completion}  [{status}]")
 
 
 def _check_saving_into(folder: str, results_file: str) -> None:

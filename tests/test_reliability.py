@@ -574,3 +574,54 @@ def test_coupled_settings_without_coupled_positions_are_refused(tmp_path, capsys
 def test_an_edited_coupled_setting_in_config_json_is_refused(coupled_folder, capsys, field, value):
     edit_json(coupled_folder / "config.json", lambda c: c.update({field: value}))
     refused(["calc", str(coupled_folder), "12+34"], capsys, f"was changed after training: its config.json has {field}")
+
+
+class EndlessLines:
+    """stdin as `yes 12+34` gives it: a line at a time, for ever (here until `n`), noting what was printed when."""
+
+    def __init__(self, n, stdout):
+        self.n, self.read, self.stdout, self.printed_at = n, 0, stdout, {}
+
+    def readline(self, limit=-1):
+        if self.read == self.n:
+            return ""
+        self.read += 1
+        self.printed_at[self.read] = self.stdout.getvalue().count("\n")
+        return "12+34\n"
+
+
+def test_calc_answers_a_stream_as_its_lines_come(trained, monkeypatch):
+    import io
+
+    out, _ = trained
+    stdout = io.StringIO()
+    stdin = EndlessLines(250, stdout)
+    monkeypatch.setattr("sys.stdout", stdout)
+    monkeypatch.setattr("sys.stdin", stdin)
+    assert main(["calc", str(out), "--answer-only", "--batch_size", "100"]) == 0
+    assert stdout.getvalue() == "46\n" * 250
+    assert stdin.printed_at[101] == 100 and stdin.printed_at[201] == 200  # a batch answered before the next is read
+
+
+@pytest.mark.parametrize("text", ["1+2\n" + "1" * 20_000 + "\n", "\0" * 50_000])
+def test_an_endless_or_binary_line_on_stdin_is_refused_as_it_is_read(trained, monkeypatch, capsys, text):
+    import io
+
+    out, _ = trained
+    monkeypatch.setattr("sys.stdin", io.StringIO(text))
+    assert main(["calc", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "is longer than 10,000 characters" in err and len(err.splitlines()) == 1
+
+
+def test_a_corpus_larger_than_the_limit_is_refused_without_reading_it_whole(tmp_path, monkeypatch):
+    from hf_arith.data import corpus
+
+    monkeypatch.setattr(corpus, "MAX_CORPUS_CHARACTERS", 1_000)
+    big = tmp_path / "big.txt"
+    big.write_text("to be or not to be\n" * 100)
+    with pytest.raises(ValueError, match="holds more than 1,000 characters"):
+        corpus.read_corpus(str(big))
+    small = tmp_path / "small.txt"
+    small.write_text("to be or not to be\n" * 50)  # 950 characters: under the limit, read whole
+    assert corpus.read_corpus(str(small)) == "to be or not to be\n" * 50

@@ -8,6 +8,9 @@ from pathlib import Path
 import torch
 
 TINY_SHAKESPEARE = Path(__file__).with_name("tinyshakespeare.txt.gz")
+# The largest corpus read (characters): it is held in memory as text and as a list of token ids (about 10 bytes a
+# character together), so 100 million characters take about 1 GB; a larger file is refused, not read.
+MAX_CORPUS_CHARACTERS = 100_000_000
 
 
 def read_corpus(path: str | None = None) -> str:
@@ -18,9 +21,12 @@ def read_corpus(path: str | None = None) -> str:
     opener = gzip.open if path.suffix == ".gz" else open
     try:
         with opener(path, "rt", encoding="utf-8") as f:
-            text = f.read()
+            text = f.read(MAX_CORPUS_CHARACTERS + 1)  # bounded: a gzip's size on disk says nothing of its text
     except (OSError, UnicodeDecodeError) as error:
         raise ValueError(f"corpus file {str(path)!r} cannot be read as UTF-8 text: {error}") from None
+    if len(text) > MAX_CORPUS_CHARACTERS:
+        raise ValueError(f"corpus file {str(path)!r} holds more than {MAX_CORPUS_CHARACTERS:,} characters, the most "
+                         "hf_arith reads")
     if not text:
         raise ValueError(f"corpus file {str(path)!r} is empty")
     return text
