@@ -370,6 +370,18 @@ COMMANDS = {"train": cmd_train, "eval": cmd_eval, "calc": cmd_calc, "sample": cm
             "refresh": cmd_refresh}
 
 
+class _CurrentStderr(logging.StreamHandler):
+    """A StreamHandler on whatever sys.stderr is when a record is written (not the one it was made with)."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _):
+        pass
+
+
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if not argv or argv[0] in ("-h", "--help"):
@@ -380,11 +392,13 @@ def main(argv=None) -> int:
         print(f"hf-arith: error: unknown command {command!r}; expected one of {', '.join(COMMANDS)}",
               file=sys.stderr)
         return 2
-    # The library logs through "hf_arith.*" loggers; the command line shows their INFO lines.
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(message)s"))
+    # The library logs through "hf_arith.*" loggers; the command line shows their INFO lines (one handler however
+    # often main runs in a process, writing to the sys.stderr of the moment).
     library_logger = logging.getLogger("hf_arith")
-    library_logger.addHandler(handler)
+    if not any(isinstance(h, _CurrentStderr) for h in library_logger.handlers):
+        handler = _CurrentStderr()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        library_logger.addHandler(handler)
     library_logger.setLevel(logging.INFO)
     try:
         return COMMANDS[command](argv[1:])

@@ -625,3 +625,32 @@ def test_a_corpus_larger_than_the_limit_is_refused_without_reading_it_whole(tmp_
     small = tmp_path / "small.txt"
     small.write_text("to be or not to be\n" * 50)  # 950 characters: under the limit, read whole
     assert corpus.read_corpus(str(small)) == "to be or not to be\n" * 50
+
+
+@pytest.mark.parametrize("failure", [
+    OSError(28, "No space left on device"),
+    RuntimeError('Error while serializing: IoError(Os { code: 28, kind: StorageFull, message: "No space left" })'),
+])
+def test_a_full_disk_during_training_is_one_line_and_the_last_complete_checkpoint_stays(tmp_path, monkeypatch,
+                                                                                         capsys, failure):
+    import transformers.modeling_utils
+
+    from hf_arith.training.run import is_complete_checkpoint
+
+    real, calls = transformers.modeling_utils.safe_save_file, []
+
+    def fills_up(*args, **kwargs):  # the disk fills while the second checkpoint's weights are written
+        calls.append(args[1])
+        if len(calls) == 2:
+            raise failure
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(transformers.modeling_utils, "safe_save_file", fills_up)
+    out = tmp_path / "out"
+    assert main(["train", *TINY, "--output_dir", str(out)]) == 2
+    err = capsys.readouterr().err  # the run's progress, then the error: its last line, no traceback
+    assert err.strip().splitlines()[-1].startswith("hf-arith train: error: no space left on device while writing")
+    assert "it keeps checkpoint-200" in err and "Traceback" not in err
+    left = sorted(p.name for p in out.iterdir() if p.name.startswith("checkpoint-"))
+    assert left == ["checkpoint-200"] and is_complete_checkpoint(str(out / "checkpoint-200"))
+    assert not (out / "model.safetensors").exists()  # nothing that looks like a finished model

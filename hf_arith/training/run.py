@@ -2,9 +2,11 @@
 evaluation -> artifacts. Settings come resolved in a `TrainSpec` (arguments.py); everything that differs between
 arithmetic and a text corpus lives in the task (tasks.py)."""
 
+import errno
 import fcntl
 import logging
 import os
+import shutil
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 
@@ -221,7 +223,33 @@ def train(spec: TrainSpec, callbacks: list | None = None) -> TrainResults:
     resume = resolve_resume(spec)
     with output_folder_lock(spec.training.output_dir):
         check_output_dir(spec, resuming=resume is not None)
-        return _train(spec, task, resume, callbacks)
+        try:
+            return _train(spec, task, resume, callbacks)
+        except Exception as error:
+            if not is_disk_full(error):
+                raise
+            raise OSError(errno.ENOSPC, disk_full_message(spec.training.output_dir)) from None
+
+
+def is_disk_full(error: BaseException) -> bool:
+    """A full disk, however the writer says it: OSError ENOSPC, safetensors' 'code: 28' or torch's stream writer."""
+    if isinstance(error, OSError):
+        return error.errno in (errno.ENOSPC, errno.EDQUOT)
+    text = str(error)
+    return "No space left on device" in text or "code: 28" in text or "StorageFull" in text
+
+
+def disk_full_message(output_dir: str) -> str:
+    """Removes the checkpoint the full disk cut short and says what the folder keeps."""
+    for name in os.listdir(output_dir) if os.path.isdir(output_dir) else []:
+        path = os.path.join(output_dir, name)
+        if name.startswith(("checkpoint-", "tmp-checkpoint-")) and os.path.isdir(path) \
+                and not is_complete_checkpoint(path):
+            shutil.rmtree(path, ignore_errors=True)
+    kept = last_complete_checkpoint(output_dir)
+    return (f"no space left on device while writing into {output_dir!r}; "
+            + (f"it keeps {os.path.basename(kept)} (--resume_from_checkpoint true goes on from it)" if kept
+               else "no checkpoint was complete"))
 
 
 def _train(spec: TrainSpec, task, resume: str | None, callbacks: list | None) -> TrainResults:
