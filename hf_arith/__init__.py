@@ -7,13 +7,13 @@ Importing the package registers ArithGPT with the Auto classes, and marks the cl
 from transformers import AutoConfig, AutoModel, AutoModelForCausalLM, AutoTokenizer
 from transformers.models.auto import tokenization_auto
 
-from .configuration_arith_gpt import POSITION_EMBEDDINGS, ArithGPTConfig
+from .configuration_arith_gpt import CODE_VERSION, POSITION_EMBEDDINGS, ArithGPTConfig
 from .modeling_arith_gpt import ArithGPTForCausalLM, ArithGPTModel
 from .tokenization_aligned import AlignedPairTokenizer
 from .tokenization_char import CharTokenizer
 from .tokenization_char_fast import CharTokenizerFast
 
-__version__ = "0.2.0"
+__version__ = CODE_VERSION  # the exported configuration file carries it
 
 AutoConfig.register(ArithGPTConfig.model_type, ArithGPTConfig, exist_ok=True)
 AutoModel.register(ArithGPTConfig, ArithGPTModel, exist_ok=True)

@@ -11,6 +11,12 @@ COUPLED_EMBEDDINGS = ("learned", "rope")
 COUPLED_MARKERS = ("none", "start", "sentinel")
 
 
+# The hf_arith release this code is, and the model features it implements beyond nanoGPT's: a config written by a
+# later release that uses more lists them in `required_features`, and this code refuses it rather than ignore them.
+CODE_VERSION = "0.6.0"
+FEATURES = {"coupled_markers": "none", "coupled_attention_window": None, "coupled_max_offset": 0}
+
+
 def _is_int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -58,6 +64,9 @@ class ArithGPTConfig(PretrainedConfig):
             `initializer_range / sqrt(2 * n_layer)` (GPT-2's scaled init).
         layer_norm_epsilon: epsilon of every LayerNorm.
         tie_word_embeddings: share the token embedding with the output head.
+        required_features: the features beyond nanoGPT's that this config uses (written, not set by hand): code
+            that does not implement one of them refuses the config instead of computing something else.
+        hf_arith_version: the hf_arith release whose code wrote the config.
     """
 
     model_type = "arith_gpt"
@@ -93,12 +102,21 @@ class ArithGPTConfig(PretrainedConfig):
     pad_token_id: int | None = None
     bos_token_id: int | None = None
     eos_token_id: int | None = None
+    required_features: list[str] | None = None
+    hf_arith_version: str | None = None
 
     def __post_init__(self, **kwargs):
         if self.rope_parameters is not None and not isinstance(self.rope_parameters, dict):
             # checked before transformers reads it (it would fail with an AttributeError)
             raise ValueError(f"rope_parameters must be a dict or None, got {self.rope_parameters!r}")
         super().__post_init__(**kwargs)  # moves rope_theta / rope_scaling into rope_parameters
+        unknown = sorted(set(self.required_features or []) - set(FEATURES))
+        if unknown:
+            raise ValueError(f"this config needs {', '.join(unknown)}, which hf_arith {self.hf_arith_version or '?'} "
+                             f"implements and this code (hf_arith {CODE_VERSION}) does not: refresh the folder's code "
+                             f"with that release (hf-arith refresh)")
+        self.required_features = [name for name, off in FEATURES.items() if getattr(self, name) != off] or None
+        self.hf_arith_version = CODE_VERSION
         self._validate_hyperparameters()
 
     @property
@@ -191,4 +209,4 @@ class ArithGPTConfig(PretrainedConfig):
             raise ValueError(f"coupled token ids must be distinct ids in [0, {self.vocab_size}), got {ids}")
 
 
-__all__ = ["ArithGPTConfig", "COUPLED_EMBEDDINGS", "COUPLED_MARKERS", "POSITION_EMBEDDINGS"]
+__all__ = ["ArithGPTConfig", "CODE_VERSION", "COUPLED_EMBEDDINGS", "COUPLED_MARKERS", "FEATURES", "POSITION_EMBEDDINGS"]

@@ -11,12 +11,13 @@ is one ValueError naming it.
 import hashlib
 import json
 import os
+import re
 import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .configuration_arith_gpt import ArithGPTConfig
+from .configuration_arith_gpt import CODE_VERSION, ArithGPTConfig
 from .modeling_arith_gpt import ArithGPTForCausalLM
 from .tokenization_aligned import AlignedPairTokenizer
 from .tokenization_char import CharTokenizer
@@ -151,11 +152,19 @@ def _auto_map_modules(auto_map) -> set[str]:
     return {name.split("--")[-1].rsplit(".", 1)[0] + ".py" for name in names if "." in name}
 
 
+def _release(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", version)[:3])
+
+
 def refresh_code(path: str) -> list[str]:
     """Rewrites the code files a model folder ships for `trust_remote_code` users with this hf_arith's own, and
     returns the names of those that changed. Weights, config and tokenizer are not touched; nothing in the folder is
     run. The files rewritten are the exported ones the folder holds or its auto_map names."""
     raw_config = _read_config(path)
+    written_by = raw_config.get("hf_arith_version")
+    if isinstance(written_by, str) and _release(written_by) > _release(CODE_VERSION):
+        raise ValueError(f"{path!r} was written by hf_arith {written_by}; this is {CODE_VERSION}, whose code would "
+                         "not implement everything the folder's config asks for: refresh it with that release")
     tokenizer_config = os.path.join(path, "tokenizer_config.json")
     wanted = _auto_map_modules(raw_config.get("auto_map"))
     if os.path.lexists(tokenizer_config):

@@ -654,3 +654,23 @@ def test_a_full_disk_during_training_is_one_line_and_the_last_complete_checkpoin
     left = sorted(p.name for p in out.iterdir() if p.name.startswith("checkpoint-"))
     assert left == ["checkpoint-200"] and is_complete_checkpoint(str(out / "checkpoint-200"))
     assert not (out / "model.safetensors").exists()  # nothing that looks like a finished model
+
+
+def test_a_config_that_needs_a_feature_this_code_lacks_is_refused_naming_it_and_the_release():
+    from hf_arith import ArithGPTConfig
+
+    # what a later release writes when it adds a feature; this code must not load it as if the feature were not there
+    with pytest.raises(ValueError, match=r"needs future_window, which hf_arith 9\.0\.0 implements and this code"):
+        ArithGPTConfig(vocab_size=24, n_embd=32, n_head=4, required_features=["future_window"],
+                       hf_arith_version="9.0.0")
+    config = ArithGPTConfig(vocab_size=24, n_embd=32, n_head=4, position_embedding="coupled",
+                            digit_token_ids=list(range(4, 14)), equals_token_id=14, coupled_attention_window=1)
+    assert config.required_features == ["coupled_attention_window"]  # what it writes for the code that reads it
+    assert ArithGPTConfig(vocab_size=24, n_embd=32, n_head=4).required_features is None
+
+
+def test_refresh_refuses_to_put_older_code_into_a_folder_a_newer_release_wrote(folder, capsys):
+    before = (folder / "modeling_arith_gpt.py").read_bytes()
+    edit_json(folder / "config.json", lambda c: c.update(hf_arith_version="9.0.0"))
+    refused(["refresh", str(folder)], capsys, "was written by hf_arith 9.0.0")
+    assert (folder / "modeling_arith_gpt.py").read_bytes() == before
