@@ -228,23 +228,31 @@ def _suites_to_score(args, loaded, settings) -> tuple[list[str], list[str]]:
 
 def _save_evaluation(args, results: dict, settings) -> None:
     """Adds `results` to the folder's all_results.json, heatmaps and model card."""
+    import fcntl
     import json
     import os
 
+    from hf_arith.loading import RESULTS_LOCK, owned_files
     from hf_arith.model_card import write_model_card
-    from hf_arith.training.artifacts import write_json
+    from hf_arith.training.artifacts import record_files, write_json
     from hf_arith.training.tasks import write_suite_figures
 
     results_file = os.path.join(args.model_dir, "all_results.json")
-    with open(results_file) as f:
-        recorded = json.load(f)
     if args.digits:  # a suite drawn at another length is another suite
         results = {f"{name}_{args.digits}digits" if name not in ("test", "validation") and not
                    name.startswith("length_") else name: m for name, m in results.items()}
-    recorded["evaluation"].update(results)
-    write_json(results_file, recorded)
-    write_suite_figures(args.model_dir, recorded["evaluation"], recorded["preset"], settings, only=set(results))
-    write_model_card(args.model_dir)
+    # two evals into one folder take turns: each reads the other's results before it adds its own
+    with open(os.path.join(args.model_dir, RESULTS_LOCK), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        with open(results_file) as f:
+            recorded = json.load(f)
+        recorded["evaluation"].update(results)
+        write_json(results_file, recorded)
+        before = set(os.listdir(args.model_dir))
+        write_suite_figures(args.model_dir, recorded["evaluation"], recorded["preset"], settings, only=set(results))
+        write_model_card(args.model_dir)
+        if owned_files(args.model_dir):  # the figures are hf_arith's too (a folder with a manifest lists them)
+            record_files(args.model_dir, set(os.listdir(args.model_dir)) - before)
     print(f"saved in {args.model_dir}: all_results.json, figures, README.md")
 
 

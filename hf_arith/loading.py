@@ -25,6 +25,11 @@ from .tokenization_char import CharTokenizer
 TOKENIZER_CLASSES = {cls.__name__: cls for cls in (CharTokenizer, AlignedPairTokenizer)}
 # Written while a run's final files are put in place and removed last: a folder holding it is an interrupted run.
 PARTIAL_MARKER = "RUN_INCOMPLETE"
+# Where a finished run is staged before it is put in place, and the list of the files hf_arith put in a folder (a run
+# or `eval`): the only ones a later run may replace or remove.
+STAGING = ".hf_arith-final"
+MANIFEST = ".hf_arith-files.json"
+RESULTS_LOCK = ".hf_arith-results.lock"  # held while `eval` adds its results to all_results.json
 # The config fields that decide the network's shape and how it reads positions.
 TRAINED_CONFIG_FIELDS = ("vocab_size", "n_positions", "n_embd", "n_layer", "n_head", "bias", "tie_word_embeddings",
                          "position_embedding", "rope_parameters", "coupled_embedding", "coupled_max_offset",
@@ -78,6 +83,16 @@ def check_regular_file(path: str, max_bytes: int | None = None) -> None:
         raise ValueError(f"{path!r} is not a regular file")
     if max_bytes is not None and info.st_size > max_bytes:
         raise ValueError(f"{path!r} is {info.st_size:,} bytes, more than the {max_bytes:,} such a file may hold")
+
+
+def owned_files(folder: str) -> set[str]:
+    """The files hf_arith wrote into `folder`, as its manifest lists them (empty without one)."""
+    try:
+        with open(os.path.join(folder, MANIFEST)) as f:
+            names = json.load(f)
+    except (OSError, ValueError):
+        return set()
+    return {name for name in names if isinstance(name, str) and "/" not in name} if isinstance(names, list) else set()
 
 
 def check_writable(folder: str) -> None:
@@ -241,5 +256,6 @@ def load_model_folder(path: str) -> LoadedModel:
     return LoadedModel(model.eval(), tokenizer, settings)
 
 
-__all__ = ["EXPORTED_CODE_FILES", "LoadedModel", "PARTIAL_MARKER", "check_regular_file", "check_writable",
-           "config_record", "load_model_folder", "read_json_object", "refresh_code", "tokenizer_record"]
+__all__ = ["EXPORTED_CODE_FILES", "MANIFEST", "LoadedModel", "PARTIAL_MARKER", "RESULTS_LOCK", "STAGING",
+           "check_regular_file", "check_writable", "config_record", "load_model_folder", "owned_files",
+           "read_json_object", "refresh_code", "tokenizer_record"]

@@ -674,3 +674,37 @@ def test_refresh_refuses_to_put_older_code_into_a_folder_a_newer_release_wrote(f
     edit_json(folder / "config.json", lambda c: c.update(hf_arith_version="9.0.0"))
     refused(["refresh", str(folder)], capsys, "was written by hf_arith 9.0.0")
     assert (folder / "modeling_arith_gpt.py").read_bytes() == before
+
+
+def test_train_refuses_a_folder_whose_files_it_did_not_write_and_would_replace(tmp_path, capsys):
+    project = tmp_path / "project"
+    project.mkdir()
+    mine = {"README.md": "my project\n", "config.json": '{"mine": true}', "heatmap_test.png": "my figure",
+            "notes.txt": "kept"}
+    for name, text in mine.items():
+        (project / name).write_text(text)
+    refused(["train", *TINY, "--output_dir", str(project)], capsys, "holds files hf_arith did not write "
+                                                                    "(README.md, config.json, heatmap_test.png)")
+    assert {p.name: p.read_text() for p in project.iterdir()} == mine  # untouched (it replaced README.md before)
+
+
+def test_a_run_over_a_finished_run_removes_only_files_that_run_wrote(trained, tmp_path):
+    out, cache = trained
+    folder = tmp_path / "model"
+    shutil.copytree(out, folder, ignore=shutil.ignore_patterns("checkpoint-*"))
+    (folder / "heatmap_mine.png").write_text("the user's own figure")
+    assert (folder / "heatmap_full_width.png").exists()  # the first run's, which the second does not write
+    assert main(["train", *TINY, "--suites", "test", "--overwrite_output_dir", "true", "--output_dir", str(folder),
+                 "--data_cache_dir", str(cache)]) == 0
+    assert (folder / "heatmap_mine.png").read_text() == "the user's own figure"  # deleted before (issue 46)
+    assert not (folder / "heatmap_full_width.png").exists() and (folder / "heatmap_test.png").exists()
+
+
+def test_two_evals_into_one_folder_keep_both_results(folder):
+    procs = [subprocess.Popen([sys.executable, "-m", "hf_arith.cli", "eval", str(folder), "--suite", suite,
+                               "--suite_size", "200"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+             for suite in ("hard", "edge")]
+    assert [p.wait(timeout=300) for p in procs] == [0, 0], [p.stderr.read() for p in procs]
+    recorded = json.loads((folder / "all_results.json").read_text())["evaluation"]
+    assert {"hard", "edge"} <= set(recorded)  # one's results were lost before (a read-modify-write without a lock)
+    assert not [p.name for p in folder.iterdir() if p.name.endswith(".partial")]

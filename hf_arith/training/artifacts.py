@@ -4,21 +4,26 @@ figures and a model card. Written last, so an interrupted run never looks finish
 import json
 import os
 import shutil
+import tempfile
 
 from ..evaluation.plots import save_training_curves
-from ..loading import PARTIAL_MARKER
+from ..loading import MANIFEST, PARTIAL_MARKER, STAGING, owned_files
 from ..model_card import budget_line, write_model_card
-
-STAGING = ".hf_arith-final"
 
 
 def write_json(path: str, value) -> None:
-    """Writes JSON to a temporary file beside `path`, then renames it over `path`: a reader sees the old file or
-    the new one, never half of one."""
-    temporary = f"{path}.partial"
-    with open(temporary, "w") as f:
+    """Writes JSON to a temporary file of a unique name beside `path`, then renames it over `path`: a reader sees
+    the old file or the new one, never half of one, and two writers never share the temporary file."""
+    handle, temporary = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".partial",
+                                         dir=os.path.dirname(path) or ".")
+    with os.fdopen(handle, "w") as f:
         json.dump(value, f, indent=1, default=str)
+    os.chmod(temporary, 0o644)
     os.replace(temporary, path)
+
+
+def record_files(output_dir: str, names) -> None:
+    write_json(os.path.join(output_dir, MANIFEST), sorted(owned_files(output_dir) | set(names)))
 
 
 def write_artifacts(trainer, task, results, history: list[dict], spec) -> None:
@@ -47,8 +52,8 @@ def put_in_place(staging: str, output_dir: str) -> None:
         f.write("hf_arith was putting a finished run's files in place when it stopped: this folder is not a "
                 "complete model. Train again (--overwrite_output_dir true) or resume.\n")
     new = set(os.listdir(staging))
-    for name in os.listdir(output_dir):  # a suite heatmap the previous run had and this one does not
-        if name.startswith("heatmap") and name.endswith(".png") and name not in new:
+    for name in owned_files(output_dir) - new:  # a file the previous run wrote and this one does not (a heatmap)
+        if os.path.isfile(os.path.join(output_dir, name)):
             os.remove(os.path.join(output_dir, name))
     for name in new:
         target = os.path.join(output_dir, name)
@@ -56,6 +61,7 @@ def put_in_place(staging: str, output_dir: str) -> None:
             shutil.rmtree(target)
         os.replace(os.path.join(staging, name), target)
     os.rmdir(staging)
+    write_json(os.path.join(output_dir, MANIFEST), sorted(new))
     os.remove(marker)
 
 

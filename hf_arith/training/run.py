@@ -4,8 +4,10 @@ arithmetic and a text corpus lives in the task (tasks.py)."""
 
 import errno
 import fcntl
+import json
 import logging
 import os
+import re
 import shutil
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -15,7 +17,7 @@ from transformers import Trainer, TrainerState, set_seed
 from ..batching import length_buckets
 from ..configuration_arith_gpt import ArithGPTConfig
 from ..hardware import hardware_description
-from ..loading import check_writable, config_record, tokenizer_record
+from ..loading import EXPORTED_CODE_FILES, check_writable, config_record, owned_files, tokenizer_record
 from ..modeling_arith_gpt import ArithGPTForCausalLM
 from .arguments import ModelArguments, TrainSpec
 from .callbacks import TIMING_FILE, TargetAndTiming, clock_schedule
@@ -110,11 +112,44 @@ def resolve_resume(spec: TrainSpec) -> str | None:
     return value
 
 
+# The names a finished run writes into its folder (the Trainer's model and tokenizer files, hf_arith's code, results
+# and figures): a file of one of these names that hf_arith did not write would be replaced.
+RUN_FILES = {"config.json", "generation_config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json",
+             "special_tokens_map.json", "vocab.json", "added_tokens.json", "chat_template.jinja", "all_results.json",
+             "training_history.json", "training_curves.png", "accuracy_vs_length.png", "README.md",
+             *EXPORTED_CODE_FILES}
+RUN_FIGURE = re.compile(r"heatmap_(test|validation|uniform|full_width|hard|edge|cells|division_cases|exhaustive\w*|"
+                        r"(length|hard)_\d+)(_by_operation)?(_\d+digits)?\.png")
+
+
+def others_files(output_dir: str) -> list[str]:
+    """The files in `output_dir` that a run would replace and that hf_arith did not write (its manifest does not list
+    them). A folder an earlier hf_arith wrote without a manifest (its config.json an arith_gpt model's, with
+    all_results.json) counts as hf_arith's."""
+    if not os.path.isdir(output_dir):
+        return []
+    names = sorted(os.listdir(output_dir))
+    own = owned_files(output_dir)
+    if not owned_files(output_dir) and "all_results.json" in names:
+        try:
+            with open(os.path.join(output_dir, "config.json")) as f:
+                if json.load(f).get("model_type") == "arith_gpt":
+                    return []
+        except (OSError, ValueError, AttributeError):
+            pass
+    return [name for name in names if name not in own and (name in RUN_FILES or RUN_FIGURE.fullmatch(name))]
+
+
 def check_output_dir(spec: TrainSpec, resuming: bool) -> None:
     """Never replace a user's finished model without being told to (Trainer convention: --overwrite_output_dir)."""
     output_dir = spec.training.output_dir
     if os.path.exists(output_dir) and not os.path.isdir(output_dir):
         raise ValueError(f"output folder {output_dir!r} exists and is not a folder")
+    foreign = others_files(output_dir)
+    if foreign:
+        raise ValueError(f"output folder {output_dir!r} holds files hf_arith did not write ({', '.join(foreign[:3])}"
+                         f"{', ...' if len(foreign) > 3 else ''}), which a run would replace: pass an empty or new "
+                         "--output_dir")
     finished = [name for name in FINISHED_RUN_FILES if os.path.isfile(os.path.join(output_dir, name))]
     if finished and not resuming and not spec.run.overwrite_output_dir:
         raise ValueError(f"output folder {output_dir!r} already holds a finished model ({finished[0]}); pass "
