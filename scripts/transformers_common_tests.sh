@@ -4,15 +4,15 @@
 #   bash scripts/transformers_common_tests.sh [-q] [-k test_attention_outputs] [...]     (pytest arguments)
 #
 # Those tests are in transformers' sdist, not in its wheel. This script downloads the sdist of the installed version
-# once (about 10 MB, into ~/.cache/hf_arith), unpacks its tests/ as the package `transformers_tests`, and gives three
-# modules the sdist's common tests import but do not carry an empty stand-in (GenerationTesterMixin, ExportTesterMixin,
-# config_common_kwargs): the generation and export mixins are therefore not run here (tests/test_modeling.py checks
-# generation, the KV cache, the static cache and torch.export itself). Nothing of transformers' test code is kept in
-# this repository; tests/test_transformers_common.py is the tester (as tests/models/llama/ is in transformers).
+# once (about 10 MB, into ~/.cache/hf_arith), unpacks its tests/ as the package `transformers_tests`, and adds
+# GenerationTesterMixin from scripts/upstream/generation_test_utils.py (transformers' tests/generation/test_utils.py,
+# which the sdist does not ship: a copy of its main branch of 2026-08-22, 5.16.0.dev0). Two modules the tests import
+# get an empty stand-in (the export mixins, config_common_kwargs): torch.export is checked by tests/test_modeling.py.
+# tests/test_transformers_common.py is the tester (as tests/models/llama/ is in transformers).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 version=$(python -c "import transformers; print(transformers.__version__)")
-root=${HF_ARITH_CACHE:-$HOME/.cache/hf_arith}/transformers-tests-$version
+root=${HF_ARITH_CACHE:-$HOME/.cache/hf_arith}/transformers-tests-$version-generation
 if [ ! -f "$root/transformers_tests/test_modeling_common.py" ]; then
   download=$(mktemp -d)
   python -m pip download -q --no-deps --no-binary :all: "transformers==$version" -d "$download"
@@ -25,8 +25,10 @@ if [ ! -f "$root/transformers_tests/test_modeling_common.py" ]; then
     mkdir -p "$root/transformers_tests/$package"
     touch "$root/transformers_tests/$package/__init__.py"
   done
-  echo "class GenerationTesterMixin: pass" > "$root/transformers_tests/generation/test_utils.py"
-  echo "class ExportTesterMixin: pass" > "$root/transformers_tests/exporters/test_export.py"
+  sed 's/^from tests\./from transformers_tests./' scripts/upstream/generation_test_utils.py \
+    > "$root/transformers_tests/generation/test_utils.py"
+  printf 'class ExportTesterMixin: pass\nclass ExportGenerateTesterMixin: pass\n' \
+    > "$root/transformers_tests/exporters/test_export.py"
   echo "config_common_kwargs = {}" > "$root/transformers_tests/utils/test_configuration_utils.py"
 fi
 python -m pip install -q parameterized
