@@ -199,3 +199,19 @@ def test_with_cases_a_division_in_a_case_is_weighed_in_its_case_not_its_cell():
     sampler = FocusSampler(cells, 1.0, seed=0, num_samples=300)
     sampler.set_weights({("/", "a=b"): 1.0})
     assert set(sampler) == {0}
+
+
+def test_a_resumed_run_keeps_the_focus_history_of_the_steps_before_its_checkpoint(tmp_path):
+    from types import SimpleNamespace
+
+    from hf_arith.training.focus import FOCUS_FILE, FocusCallback
+
+    before = FocusCallback(None, {}, None, every=250)
+    before.history = [{"step": 0, "shares": {"+ 1x1": 1.0}}, {"step": 250, "shares": {"+ 1x1": 0.6, "+ 2x2": 0.4}}]
+    (tmp_path / "checkpoint-250").mkdir()
+    before.on_save(SimpleNamespace(output_dir=str(tmp_path)), SimpleNamespace(global_step=250,
+                                                                              is_world_process_zero=True), None)
+    assert (tmp_path / "checkpoint-250" / FOCUS_FILE).is_file()
+    after = FocusCallback(None, {}, None, every=250)
+    after.resume_from(str(tmp_path / "checkpoint-250"))
+    assert after.history == before.history  # lost after kill -9 and a resume before (issue 46)

@@ -10,7 +10,9 @@ uniformly), the rest uniformly from the training split as before. Only training 
 test stay unseen.
 """
 
+import json
 import logging
+import os
 import random
 from collections import defaultdict
 
@@ -19,6 +21,7 @@ from transformers import TrainerCallback
 
 from ..data.problems import cell_of
 from ..data.suites import DIVISION_CASES, division_case
+from .artifacts import write_json
 
 logger = logging.getLogger(__name__)
 # What the focus weighs against each other: every cell, or each operation's cells within that operation's share of
@@ -139,6 +142,9 @@ def row_losses(model, collator, examples: list[dict], batch_size: int = 256) -> 
     return losses
 
 
+FOCUS_FILE = "hf_arith_focus.json"  # the focus history, in each checkpoint
+
+
 class FocusCallback(TrainerCallback):
     """Scores the probe at the start of training and every `every` steps, and sets the sampler's weights to each
     cell's mean probe loss. `history` keeps, per update, the step and the cells' weights (shares of the focus)."""
@@ -160,7 +166,22 @@ class FocusCallback(TrainerCallback):
         logger.info("focus at step %d: %s", step, ", ".join(f"{name} {share:.1%}" for name, share in top))
         return means
 
+    def resume_from(self, checkpoint: str) -> None:
+        """Continues the history saved in `checkpoint` (by `on_save`): a resumed run reports where the focus went
+        before the checkpoint too."""
+        path = os.path.join(checkpoint, FOCUS_FILE)
+        if os.path.isfile(path):
+            with open(path) as f:
+                self.history = json.load(f)
+
+    def on_save(self, args, state, control, **kwargs):
+        checkpoint = os.path.join(args.output_dir, f"checkpoint-{state.global_step}")
+        if state.is_world_process_zero and os.path.isdir(checkpoint):
+            write_json(os.path.join(checkpoint, FOCUS_FILE), self.history)
+
     def on_train_begin(self, args, state, control, model=None, **kwargs):
+        if self.history and self.history[-1]["step"] == state.global_step:
+            self.history.pop()  # resumed where it last scored: scored again for the new sampler, recorded once
         self.update(model, state.global_step)
 
     def on_step_end(self, args, state, control, model=None, **kwargs):
@@ -168,5 +189,5 @@ class FocusCallback(TrainerCallback):
             self.update(model, state.global_step)
 
 
-__all__ = ["FOCUS_WITHIN", "FocusCallback", "FocusSampler", "cell_name", "focus_group", "probe_rows", "row_cells",
-           "row_losses"]
+__all__ = ["FOCUS_FILE", "FOCUS_WITHIN", "FocusCallback", "FocusSampler", "cell_name", "focus_group", "probe_rows",
+           "row_cells", "row_losses"]

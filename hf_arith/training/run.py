@@ -308,6 +308,8 @@ def _train(spec: TrainSpec, task, resume: str | None, callbacks: list | None) ->
     if resume is not None:
         timing.resume_from(resume)  # the history and training time before the checkpoint count too
     focus = task.focus(train_dataset, tokenizer)
+    if focus is not None and resume is not None:
+        focus.resume_from(resume)  # where the focus went before the checkpoint is part of the run's record
     trainer = ArithTrainer(model=model, args=spec.training, train_dataset=train_dataset, eval_dataset=eval_dataset,
                            processing_class=tokenizer,
                            callbacks=[timing, *([focus] if focus else []), *(callbacks or [])], timing=timing,
