@@ -441,7 +441,7 @@ def test_a_tiny_length_generalization_run_end_to_end(tmp_path, capsys):
     recorded = json.loads((out / "all_results.json").read_text())["evaluation"]
     assert {"length_6", "length_8", "length_12"} <= set(recorded)
     assert main(["eval", str(out), "--lengths", "13", "--no_save"]) == 2  # beyond the tokenizer's 12 digits
-    assert "beyond this model's tokenizer (max_digits=12)" in capsys.readouterr().err
+    assert "suite 'length_13' has 13-digit operands; this model takes at most 12" in capsys.readouterr().err
 
 
 def test_plot_runs_draws_accuracy_against_length_per_folder(tmp_path, capsys):
