@@ -531,7 +531,7 @@ def test_a_cell_too_large_for_a_float_still_gets_its_held_out_share():
     (lambda s: s.suite_problems("uniform", "+", 3, size=-5), "size must be an int >= 1, got -5"),
     (lambda s: s.suite_problems("uniform", "%", 3), "operations must be characters from '+-*/', got '%'"),
     (lambda s: s.cells_problems("+", 3, cell_size=2.5), "cell_size must be an int >= 1, got 2.5"),
-    (lambda s: s.length_problems(0, "+"), "max_digits must be an int >= 1, got 0"),
+    (lambda s: s.length_problems(0, "+"), "length must be an int >= 1, got 0"),
     (lambda s: s.division_case_problems(3, cell_size=0), "cell_size must be an int >= 1, got 0"),
 ])
 def test_the_suite_functions_name_a_bad_argument(call, fragment):

@@ -94,7 +94,7 @@ DIVISION_CASES = ("a=b", "b=1", "r=0", "r=b-1")
 def cells_problems(operations: str, max_digits: int, cell_size: int = CELL_SIZE, seed: int = 0) -> list[Problem]:
     """`cell_size` distinct problems in every (operation, digits of a, digits of b) cell, uniform over the cell
     (every problem of a cell that has fewer). 0 is a 1-digit number; a divisor is never 0."""
-    _check_arguments(operations, max_digits, cell_size=cell_size)
+    _check_arguments(operations, max_digits=max_digits, cell_size=cell_size)
     problems: dict[Problem, None] = {}
     for op in operations:
         for da in range(1, max_digits + 1):
@@ -116,7 +116,7 @@ def cells_problems(operations: str, max_digits: int, cell_size: int = CELL_SIZE,
 
 def division_case_problems(max_digits: int, cell_size: int = CELL_SIZE, seed: int = 0) -> list[Problem]:
     """`cell_size` distinct divisions of each case in DIVISION_CASES (every one when fewer exist)."""
-    _check_arguments("/", max_digits, cell_size=cell_size)
+    _check_arguments("/", max_digits=max_digits, cell_size=cell_size)
     problems: dict[Problem, None] = {}
     for case in DIVISION_CASES:
         rng = random.Random(f"{seed}-division-{case}-{max_digits}")
@@ -131,7 +131,7 @@ def suite_problems(name: str, operations: str, max_digits: int, size: int = 10_0
     """The problems of suite `name` for a model of these operations and operand digits; `size` problems per
     operation (distinct) for the drawn suites, `cell_size` per cell for `cells`. The `test` suite is the dataset's
     test split, not drawn here."""
-    _check_arguments(operations, max_digits, size=size, cell_size=cell_size)
+    _check_arguments(operations, max_digits=max_digits, size=size, cell_size=cell_size)
     if length_of(name) is not None:
         return length_problems(length_of(name), operations, size, seed)
     if length_of(name, "hard") is not None:
@@ -183,11 +183,11 @@ def _all_values(name: str, op: str, d: int) -> list[Problem]:
     return [(op, a, b) for a in _operand_values(name, op, d, False) for b in _operand_values(name, op, d, True)]
 
 
-def _check_arguments(operations, max_digits, **sizes) -> None:
+def _check_arguments(operations, **counts) -> None:
     """ValueError naming a bad argument of the suite functions (an empty or negative size drew nothing before)."""
     if not isinstance(operations, str) or not operations or any(op not in "+-*/" for op in operations):
         raise ValueError(f"operations must be characters from '+-*/', got {operations!r}")
-    for name, value in {"max_digits": max_digits, **sizes}.items():
+    for name, value in counts.items():
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{name} must be an int >= 1, got {value!r}")
 
@@ -219,7 +219,7 @@ def check_suites(names: list[str], operations: str, max_digits: int, widest: int
 
 def length_problems(length: int, operations: str = "+", size: int = 1_000, seed: int = 0) -> list[Problem]:
     """`size` distinct problems per operation whose operands both have exactly `length` digits."""
-    _check_arguments(operations, length, size=size)
+    _check_arguments(operations, length=length, size=size)
     problems = []
     for op in operations:
         rng = random.Random(f"{seed}-length-{op}-{length}")
