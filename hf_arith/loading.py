@@ -95,6 +95,17 @@ def owned_files(folder: str) -> set[str]:
     return {name for name in names if isinstance(name, str) and "/" not in name} if isinstance(names, list) else set()
 
 
+def replace_file(path: str, data: bytes) -> None:
+    """Writes `data` to a fresh file of a unique name beside `path` (never through a link planted there, never shared
+    with another writer), then renames it over `path`: a reader sees the old file or the new one, never half."""
+    handle, temporary = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".partial",
+                                         dir=os.path.dirname(path) or ".")
+    with os.fdopen(handle, "wb") as out:
+        out.write(data)
+    os.chmod(temporary, 0o644)
+    os.replace(temporary, path)
+
+
 def check_writable(folder: str) -> None:
     """Writes and removes a file of a unique name in `folder` (OSError if it cannot): tried, not read from permission
     bits, which root ignores and a read-only mount overrides. Unique, so the ranks of one run may try at once."""
@@ -195,12 +206,7 @@ def refresh_code(path: str) -> list[str]:
         new = (package / name).read_bytes()
         if os.path.exists(target) and Path(target).read_bytes() == new:
             continue
-        # a fresh file of a unique name: a link planted in the folder cannot redirect the write
-        handle, temporary = tempfile.mkstemp(prefix=f".{name}.", suffix=".partial", dir=path)
-        with os.fdopen(handle, "wb") as out:
-            out.write(new)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, target)  # a reader sees the old file or the new one, never half of one
+        replace_file(target, new)
         changed.append(name)
     return changed
 
@@ -258,4 +264,4 @@ def load_model_folder(path: str) -> LoadedModel:
 
 __all__ = ["EXPORTED_CODE_FILES", "MANIFEST", "LoadedModel", "PARTIAL_MARKER", "RESULTS_LOCK", "STAGING",
            "check_regular_file", "check_writable", "config_record", "load_model_folder", "owned_files",
-           "read_json_object", "refresh_code", "tokenizer_record"]
+           "read_json_object", "refresh_code", "replace_file", "tokenizer_record"]

@@ -4,22 +4,15 @@ figures and a model card. Written last, so an interrupted run never looks finish
 import json
 import os
 import shutil
-import tempfile
 
 from ..evaluation.plots import save_training_curves
-from ..loading import MANIFEST, PARTIAL_MARKER, STAGING, owned_files
+from ..loading import MANIFEST, PARTIAL_MARKER, STAGING, owned_files, replace_file
 from ..model_card import budget_line, write_model_card
 
 
 def write_json(path: str, value) -> None:
-    """Writes JSON to a temporary file of a unique name beside `path`, then renames it over `path`: a reader sees
-    the old file or the new one, never half of one, and two writers never share the temporary file."""
-    handle, temporary = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".partial",
-                                         dir=os.path.dirname(path) or ".")
-    with os.fdopen(handle, "w") as f:
-        json.dump(value, f, indent=1, default=str)
-    os.chmod(temporary, 0o644)
-    os.replace(temporary, path)
+    """JSON, put in place whole (loading.replace_file)."""
+    replace_file(path, json.dumps(value, indent=1, default=str).encode())
 
 
 def record_files(output_dir: str, names) -> None:

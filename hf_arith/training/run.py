@@ -130,7 +130,7 @@ def others_files(output_dir: str) -> list[str]:
         return []
     names = sorted(os.listdir(output_dir))
     own = owned_files(output_dir)
-    if not owned_files(output_dir) and "all_results.json" in names:
+    if not own and "all_results.json" in names:
         try:
             with open(os.path.join(output_dir, "config.json")) as f:
                 if json.load(f).get("model_type") == "arith_gpt":
