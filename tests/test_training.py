@@ -16,12 +16,13 @@ import pytest
 import torch
 
 from hf_arith import AlignedPairTokenizer, ArithGPTConfig, ArithGPTForCausalLM, CharTokenizer
-from hf_arith.batching import encode
+from hf_arith.batching import encode, left_pad
 from hf_arith.cli import main
 from hf_arith.data.traces import read_answer
 from hf_arith.evaluation import ARITH_ACCURACY_PATH, arith_metrics
 from hf_arith.evaluation.metrics import preprocess_logits_for_metrics, teacher_forced_metrics
 from hf_arith.training import AnswerOnlyCollator, parse_train_args
+from hf_arith.training.collator import stack_blocks
 from hf_arith.training.presets import TRAINING_PRESETS
 
 
@@ -44,6 +45,37 @@ def test_collator_left_pads_and_masks_padding():
     assert batch["labels"][0, :6].eq(-100).all() and batch["labels"][0, 6:].ne(-100).all()
     assert batch["labels"][1, :5].eq(-100).all() and batch["labels"][1, 5:].ne(-100).all()
     assert batch["labels"][1, 5:].tolist() == [tok.convert_tokens_to_ids(c) for c in "753"] + [tok.eos_token_id]
+
+
+def test_left_pad_puts_each_row_at_the_right_end():
+    import random
+
+    rng = random.Random(0)
+    rows = [[rng.randrange(3, 50) for _ in range(rng.randrange(0, 12))] for _ in range(40)] + [[7] * 12]
+    for fill in (None, -100):
+        ids, mask = left_pad(rows, 1, fill=fill)
+        assert ids.shape == mask.shape == (len(rows), 12)
+        for row, got, m in zip(rows, ids.tolist(), mask.tolist()):  # row by row, as written by hand
+            pad = 12 - len(row)
+            assert got == [1 if fill is None else fill] * pad + row
+            assert m == [0] * pad + [1] * len(row)
+
+
+def test_collator_labels_are_the_completion_and_eos_only():
+    tok = CharTokenizer()
+    examples = [{"prompt": "123*45=", "completion": "0540;0480;0000=5355"}, {"prompt": "7/3=", "completion": "2r1"}]
+    batch = AnswerOnlyCollator(tok)(examples)
+    for ex, ids, labels in zip(examples, batch["input_ids"].tolist(), batch["labels"].tolist()):
+        n = len(ex["completion"]) + 1
+        assert labels[-n:] == ids[-n:] == encode(tok, ex["completion"]) + [tok.eos_token_id]
+        assert set(labels[:-n]) == {-100}
+
+
+def test_corpus_batches_are_stacked_blocks():
+    blocks = [{"input_ids": torch.arange(i, i + 8), "labels": torch.arange(i, i + 8)} for i in range(3)]
+    batch = stack_blocks(blocks)
+    assert batch["input_ids"].tolist() == [list(range(i, i + 8)) for i in range(3)]
+    assert torch.equal(batch["labels"], batch["input_ids"])
 
 
 @pytest.mark.parametrize("tokenizer", [CharTokenizer(), AlignedPairTokenizer(max_digits=4)])

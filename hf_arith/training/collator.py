@@ -24,8 +24,16 @@ class AnswerOnlyCollator:
         completions = [encode(self.tokenizer, ex["completion"]) + [eos] for ex in examples]
         input_ids, attention_mask = left_pad([p + c for p, c in zip(prompts, completions)],
                                              self.tokenizer.pad_token_id)
-        # The completion is the right end of every row: left-padding it alone into the same width puts each label
-        # under its own token, with -100 over the prompt and the padding.
-        labels, _ = left_pad(completions, 0, fill=-100)
-        labels = torch.cat([torch.full((len(examples), input_ids.shape[1] - labels.shape[1]), -100), labels], dim=1)
+        # The completion is the right end of every row: the labels are the ids where a row's last len(completion)
+        # columns are, -100 elsewhere (the prompt and the padding).
+        width = input_ids.shape[1]
+        starts = torch.tensor([width - len(c) for c in completions])
+        labels = input_ids.masked_fill(torch.arange(width) < starts[:, None], -100)
         return {"input_ids": input_ids, "attention_mask": attention_mask, "labels": labels}
+
+
+def stack_blocks(examples: list[dict]) -> dict[str, torch.Tensor]:
+    """A corpus batch: equal-length blocks stacked once, the labels the same tensor (the model's loss shifts them).
+    The Trainer's default for a tokenizer, DataCollatorWithPadding, pads blocks that need none (0.5 ms a batch)."""
+    ids = torch.stack([ex["input_ids"] for ex in examples])
+    return {"input_ids": ids, "labels": ids}

@@ -23,7 +23,7 @@ from ..evaluation.scoring import evaluate_suites, format_examples, suite_line
 from ..tokenization_aligned import AlignedPairTokenizer
 from ..tokenization_char_fast import CharTokenizerFast
 from .arguments import TrainSpec
-from .collator import AnswerOnlyCollator
+from .collator import AnswerOnlyCollator, stack_blocks
 from .focus import FocusCallback, FocusSampler, probe_rows, row_cells
 
 logger = logging.getLogger(__name__)
@@ -232,7 +232,7 @@ class CorpusTask:
         return self.validation
 
     def trainer_pieces(self, tokenizer) -> dict:
-        return {}
+        return {"data_collator": stack_blocks}
 
     def focus(self, train_dataset, tokenizer):
         if self.spec.run.focus_share:
