@@ -129,6 +129,11 @@ class RunArguments:
                 "(a division in one leaves its cell's group)"})
     focus_every: int = field(default=250, metadata={"help": "steps between two scorings of the focus probe"})
     focus_probe: int = field(default=64, metadata={"help": "training problems per cell in the focus probe"})
+    optimizer: Literal["adamw", "muon"] = field(default="adamw", metadata={
+        "help": "adamw: the Trainer's fused AdamW; muon: Muon for the blocks' 2-D weights and AdamW for the rest "
+                "(one learning rate: Muon's is scaled to AdamW's update size)"})
+    muon_lr_scale: float = field(default=1.0, metadata={
+        "help": "--optimizer muon: Muon's learning rate relative to --learning_rate"})
     overwrite_output_dir: bool = field(default=False, metadata={
         "help": "replace a finished model in the output folder (otherwise it is refused)"})
 
@@ -146,6 +151,8 @@ class RunArguments:
             raise ValueError(f"--focus_share must be in [0, 1] (0: off), got {self.focus_share}")
         check_int("focus_every", self.focus_every, 1)
         check_int("focus_probe", self.focus_probe, 1)
+        if not (math.isfinite(self.muon_lr_scale) and self.muon_lr_scale > 0):
+            raise ValueError(f"--muon_lr_scale must be a positive number, got {self.muon_lr_scale}")
         parse_suite_names(self.suites)
 
 

@@ -50,13 +50,23 @@ def _load_state(checkpoint: str, name: str):
         raise ValueError(f"checkpoint {checkpoint!r}: {name} cannot be read ({_first_line(error)})") from None
 
 
-def _check_optimizer(checkpoint: str, state, model: torch.nn.Module) -> None:
-    if not (isinstance(state, dict) and isinstance(state.get("state"), dict)
-            and isinstance(state.get("param_groups"), list)):
+def _is_optimizer_state(state) -> bool:
+    return (isinstance(state, dict) and isinstance(state.get("state"), dict)
+            and isinstance(state.get("param_groups"), list))
+
+
+def _check_optimizer(checkpoint: str, state, model: torch.nn.Module, muon: bool = False) -> None:
+    # --optimizer muon saves {"adamw": ..., "muon": ...} (optim.MuonWithAdamW)
+    composite = isinstance(state, dict) and set(state) == {"adamw", "muon"}
+    parts = [state.get("adamw"), state.get("muon")] if composite else [state]
+    if not all(_is_optimizer_state(part) for part in parts):
         raise ValueError(f"checkpoint {checkpoint!r}: {OPTIMIZER_FILE} does not hold an optimizer state")
+    if composite != muon:
+        raise ValueError(f"checkpoint {checkpoint!r} was trained with --optimizer {'muon' if composite else 'adamw'}; "
+                         f"resume it with the same optimizer (this run: {'muon' if muon else 'adamw'})")
     # the moments' shapes are the trained parameters' shapes (the order is the Trainer's grouping, not ours)
-    moments = Counter(tuple(s["exp_avg"].shape) for s in state["state"].values()
-                      if isinstance(s, dict) and isinstance(s.get("exp_avg"), torch.Tensor))
+    moments = Counter(tuple(s[key].shape) for part in parts for s in part["state"].values() if isinstance(s, dict)
+                      for key in ("exp_avg", "momentum_buffer") if isinstance(s.get(key), torch.Tensor))
     if moments:
         parameters = Counter(tuple(p.shape) for p in model.parameters() if p.requires_grad)
         if moments != parameters:
@@ -65,8 +75,9 @@ def _check_optimizer(checkpoint: str, state, model: torch.nn.Module) -> None:
                              f"{sum(parameters.values())} parameters)")
 
 
-def check_resumable(checkpoint: str, model: torch.nn.Module) -> None:
-    """One ValueError naming `checkpoint` if this run cannot resume from it; nothing is loaded into `model`."""
+def check_resumable(checkpoint: str, model: torch.nn.Module, muon: bool = False) -> None:
+    """One ValueError naming `checkpoint` if this run (with --optimizer muon: `muon`) cannot resume from it; nothing
+    is loaded into `model`."""
     saved = _shapes_of_weights(checkpoint)
     expected = {name: tuple(t.shape) for name, t in model.state_dict().items()}
     tied = {name for name in expected if name not in saved and name.endswith("lm_head.weight")}
@@ -82,7 +93,7 @@ def check_resumable(checkpoint: str, model: torch.nn.Module) -> None:
     if extra:
         raise ValueError(f"checkpoint {checkpoint!r} does not fit this run's model: it has {extra[0]}, this model not")
     if os.path.exists(os.path.join(checkpoint, OPTIMIZER_FILE)):
-        _check_optimizer(checkpoint, _load_state(checkpoint, OPTIMIZER_FILE), model)
+        _check_optimizer(checkpoint, _load_state(checkpoint, OPTIMIZER_FILE), model, muon)
     if os.path.exists(os.path.join(checkpoint, SCHEDULER_FILE)):
         if not isinstance(_load_state(checkpoint, SCHEDULER_FILE), dict):
             raise ValueError(f"checkpoint {checkpoint!r}: {SCHEDULER_FILE} does not hold a scheduler state")

@@ -22,6 +22,7 @@ from ..modeling_arith_gpt import ArithGPTForCausalLM
 from .arguments import ModelArguments, TrainSpec
 from .callbacks import TIMING_FILE, TargetAndTiming, clock_schedule
 from .checkpoints import check_resumable
+from .optim import build_muon
 from .tasks import make_task
 
 logger = logging.getLogger(__name__)
@@ -75,7 +76,9 @@ def hyperparameters(spec: TrainSpec, config: ArithGPTConfig) -> dict:
             "tokenizer": spec.model.tokenizer,
             "training": {k: getattr(spec.training, k) for k in (
                 "learning_rate", "lr_scheduler_type", "warmup_steps", "weight_decay", "adam_beta2",
-                "per_device_train_batch_size", "max_steps", "seed")}}
+                "per_device_train_batch_size", "max_steps", "seed")},
+            "optimizer": ("AdamW" if spec.run.optimizer == "adamw"
+                          else f"Muon (blocks' matrices, lr x {spec.run.muon_lr_scale:g}) + AdamW")}
 
 
 def is_complete_checkpoint(path: str) -> bool:
@@ -203,9 +206,11 @@ class ArithTrainer(Trainer):
     """The Trainer, except that under a wall-clock budget (--max_train_seconds) the learning-rate decay follows the
     clock as well as the steps (callbacks.clock_schedule), so a run the budget cuts short ends annealed."""
 
-    def __init__(self, *args, timing: TargetAndTiming, length_buckets: bool = False, focus_sampler=None, **kwargs):
+    def __init__(self, *args, timing: TargetAndTiming, length_buckets: bool = False, focus_sampler=None,
+                 muon_lr_scale: float | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.timing = timing
+        self.muon_lr_scale = muon_lr_scale  # None: the Trainer's optimizer
         self.length_buckets = length_buckets
         self.focus_sampler = focus_sampler
         self._counted_parameters: int | None = None
@@ -249,6 +254,13 @@ class ArithTrainer(Trainer):
             if group_labelled:
                 total = total + super().compute_loss(model, part, False, None) * group_labelled / labelled
         return total
+
+    def create_optimizer(self, model=None):
+        """--optimizer muon: Muon for the blocks' matrices, AdamW for the rest (optim.py), as one optimizer."""
+        if self.muon_lr_scale is None or self.optimizer is not None:
+            return super().create_optimizer(model)
+        self.optimizer = build_muon(model or self.model, self.args, self.muon_lr_scale)
+        return self.optimizer
 
     def create_scheduler(self, num_training_steps: int, optimizer=None):
         if self.timing.max_seconds is None or self.lr_scheduler is not None:
@@ -304,7 +316,7 @@ def build_trainer(spec: TrainSpec, task, resume: str | None = None, callbacks: l
     # cannot be resumed is refused before the traces are generated
     model = build_model(spec.model, tokenizer, task.n_positions(tokenizer), **task.model_config_extras(tokenizer))
     if resume is not None:
-        check_resumable(resume, model)
+        check_resumable(resume, model, muon=spec.run.optimizer == "muon")
     train_dataset, eval_dataset = task.datasets(tokenizer)
     # eval/calc read the data settings from the saved config; the records let loading refuse an edited folder
     model.config.arith_data = {**task.saved_settings(), "tokenizer": tokenizer_record(tokenizer),
@@ -323,6 +335,7 @@ def build_trainer(spec: TrainSpec, task, resume: str | None = None, callbacks: l
                            processing_class=tokenizer,
                            callbacks=[timing, *([focus] if focus else []), *(callbacks or [])], timing=timing,
                            length_buckets=spec.run.length_buckets, focus_sampler=focus.sampler if focus else None,
+                           muon_lr_scale=spec.run.muon_lr_scale if spec.run.optimizer == "muon" else None,
                            **task.trainer_pieces(tokenizer))
     return trainer, timing, focus
 
