@@ -95,6 +95,7 @@ class Step:
     # with Calculator(confidence=True): each token of the completion, EOS included, and the probability generate gave
     # it (None for the tokens a second look fixed before the model went on)
     confidence: list | None = field(default=None, repr=False)
+    expert: object = field(default=None, repr=False)  # the calculator's model that computes it
 
 
 @dataclass
@@ -168,15 +169,55 @@ def exact_value(tree: ast.expr) -> int | tuple[int, int]:
     return value(tree, top=True)
 
 
-@dataclass(frozen=True)
-class Skills:
-    """What the model computes: the operations it was trained on and the longest operand it takes."""
+@dataclass
+class Expert:
+    """One model of a calculator: the operations it computes, its trace format and padding, and the longest operand
+    it takes (its measured limit where its folder records one)."""
 
+    model: object
+    tokenizer: object
     operations: str
+    format: str
+    pad_width: int | None
     max_digits: int
+    name: str = "model"
+
+    @classmethod
+    def of(cls, model, tokenizer, settings: dict, max_digits: int | None = None, name: str = "model") -> "Expert":
+        """`settings`: the model's config.arith_data. The longest operand is the data's fixed width, else what the
+        tokenizer takes (an aligned tokenizer names it), else the training range; `max_digits` lowers it (a limit
+        measured at the end of training)."""
+        pad_width = ArithmeticDataSettings.from_saved(settings).pad_width
+        tokenizer_limit = getattr(tokenizer, "max_digits", None) or settings["max_digits"]
+        limit = settings["max_digits"] if settings.get("zero_pad") else tokenizer_limit
+        if max_digits is not None:
+            limit = min(limit, max_digits)
+        return cls(model, tokenizer, settings["operations"], settings["format"], pad_width, limit, name)
 
     def can(self, x: int, op: str, y: int) -> bool:
         return op in self.operations and x >= 0 and y >= 0 and max(len(str(x)), len(str(y))) <= self.max_digits
+
+
+@dataclass(frozen=True)
+class Skills:
+    """What the calculator's models compute: a step is possible when one of them takes it."""
+
+    experts: tuple
+
+    @property
+    def operations(self) -> str:
+        return "".join(op for op in "+-*/" if any(op in e.operations for e in self.experts))
+
+    def can(self, x: int, op: str, y: int) -> bool:
+        return any(e.can(x, op, y) for e in self.experts)
+
+    def limit(self, op: str) -> int:
+        """The longest operand any model takes for `op` (0: none computes it)."""
+        return max((e.max_digits for e in self.experts if op in e.operations), default=0)
+
+    def expert_for(self, x: int, op: str, y: int):
+        """The first model (in the calculator's order) that takes x op y, or None."""
+        return next((e for e in self.experts if e.can(x, op, y)), None)
 
 
 def _checks(a: int, op: str, b: int, value, skills: Skills):
@@ -324,39 +365,56 @@ def _attempt(steps: list[Step]) -> int:
 
 
 class Calculator:
-    """A trained hf_arith model as a calculator. `settings` is the model's config.arith_data; `check`: the model
-    checks each of its answers (module docstring) and the calculator answers only what the checks confirm; `looks`:
-    how many second looks an answer whose check disagrees gets (module docstring; 0: none)."""
+    """Trained hf_arith models as a calculator: one model (`model`, `tokenizer` and `settings`, its
+    config.arith_data), or several `experts` (each step goes to the first that takes it: its operation, operands up
+    to its limit). `check`: the models check each of their answers (module docstring) and the calculator answers
+    only what the checks confirm; `looks`: how many second looks an answer whose check disagrees gets (module
+    docstring; 0: none)."""
 
-    def __init__(self, model, tokenizer, settings: dict, batch_size: int = 1000, check: bool = True,
-                 looks: int = DEFAULT_LOOKS, confidence: bool = False):
+    def __init__(self, model=None, tokenizer=None, settings: dict | None = None, batch_size: int = 1000,
+                 check: bool = True, looks: int = DEFAULT_LOOKS, confidence: bool = False,
+                 experts: list[Expert] | None = None):
         if isinstance(looks, bool) or not isinstance(looks, int) or looks < 0:
             raise ValueError(f"looks must be an int >= 0, got {looks!r}")
-        self.model, self.tokenizer, self.batch_size, self.check_answers = model, tokenizer, batch_size, check
+        if (experts is None) == (model is None):
+            raise ValueError("a Calculator takes one model (model, tokenizer, settings) or experts, not both")
+        self.experts = list(experts) if experts is not None else [Expert.of(model, tokenizer, settings)]
+        if not self.experts:
+            raise ValueError("a Calculator needs at least one expert")
+        self.skills = Skills(tuple(self.experts))
+        self.batch_size, self.check_answers = batch_size, check
         self.looks, self.keep_confidence = looks, confidence
-        self.operations, self.format = settings["operations"], settings["format"]
-        # The data's own padding rule (a fixed width, each problem's longer operand, or none); the longest operand is
-        # the fixed width, else what the tokenizer takes (an aligned tokenizer names it), else the training range.
-        self.pad_width = ArithmeticDataSettings.from_saved(settings).pad_width
-        tokenizer_limit = getattr(tokenizer, "max_digits", None) or settings["max_digits"]
-        self.max_digits = settings["max_digits"] if settings.get("zero_pad") else tokenizer_limit
+        self.operations = self.skills.operations
+        # the longest operand of any step (per operation: Skills.limit)
+        self.max_digits = max(e.max_digits for e in self.experts)
 
     @classmethod
     def from_pretrained(cls, path: str, **kwargs) -> "Calculator":
-        """The calculator of a local hf_arith model folder (checked as `hf-arith calc` checks it: ValueError naming
-        what is wrong); `kwargs` go to `Calculator` (`batch_size`, `check`, `looks`)."""
-        from .loading import load_model_folder
+        """The calculator of a local hf_arith model folder, or of a calculator folder (calculator.json naming its
+        experts' folders), checked as `hf-arith calc` checks it (ValueError naming what is wrong); `kwargs` go to
+        `Calculator` (`batch_size`, `check`, `looks`, `confidence`)."""
+        from .loading import load_calculator_folder
 
-        loaded = load_model_folder(path)
-        return cls(loaded.model, loaded.tokenizer, loaded.settings, **kwargs)
+        return cls(experts=load_calculator_folder(path), **kwargs)
+
+    def _computes(self) -> str:
+        if len(self.experts) == 1:
+            return f"this model was trained on {self.operations!r} only"
+        return f"this calculator computes {self.operations!r} only"
+
+    def _takes(self, limit: int, op: str | None = None) -> str:
+        if len(self.experts) == 1:
+            return f"this model takes operands of at most {limit}"
+        return f"this calculator takes operands of at most {limit} digits" + (f" for {op}" if op else "")
 
     def check_step(self, a: int, op: str, b: int, number: int) -> None:
         if op not in self.operations:
-            raise StepError(f"step {number} ({a}{op}{b}): this model was trained on {self.operations!r} only")
+            raise StepError(f"step {number} ({a}{op}{b}): {self._computes()}")
+        limit = self.skills.limit(op)
         for operand in (abs(a), abs(b)):
-            if len(str(operand)) > self.max_digits:
-                raise StepError(f"step {number} ({a}{op}{b}): {operand} has {len(str(operand))} digits; this model "
-                                f"takes operands of at most {self.max_digits}")
+            if len(str(operand)) > limit:
+                raise StepError(f"step {number} ({a}{op}{b}): {operand} has {len(str(operand))} digits; "
+                                f"{self._takes(limit, op)}")
         if op == "/" and b == 0:
             raise StepError(f"step {number} ({a}/{b}): division by zero")
         if op == "/" and (a < 0 or b < 0):
@@ -367,11 +425,10 @@ class Calculator:
         tree = parse_expression(text)
         for node in ast.walk(tree):
             if isinstance(node, ast.BinOp) and OPERATORS[type(node.op)] not in self.operations:
-                raise ValueError(f"{text.strip()!r} uses {OPERATORS[type(node.op)]!r}, but this model was trained on "
-                                 f"{self.operations!r} only")
+                raise ValueError(f"{text.strip()!r} uses {OPERATORS[type(node.op)]!r}, but {self._computes()}")
             if isinstance(node, ast.Constant) and len(str(node.value)) > self.max_digits:
-                raise ValueError(f"{node.value} in {text.strip()!r} has {len(str(node.value))} digits; this model "
-                                 f"takes operands of at most {self.max_digits}")
+                raise ValueError(f"{node.value} in {text.strip()!r} has {len(str(node.value))} digits; "
+                                 f"{self._takes(self.max_digits)}")
         return tree
 
     def run(self, texts: list[str]) -> list[Result]:
@@ -380,18 +437,21 @@ class Calculator:
         results = [Result(t.strip()) for t in texts]
         walkers, pending = {}, {}
         for i, tree in enumerate(trees):
-            walkers[i] = _walk(tree, self.check_answers, Skills(self.operations, self.max_digits), self.looks)
+            walkers[i] = _walk(tree, self.check_answers, self.skills, self.looks)
             self._advance(i, walkers, pending, results, None)
         while pending:
             order = list(pending)
             steps = [pending[i] for i in order]
             pending = {}
             requests = [self._request(results[i], step) for i, step in zip(order, steps)]
-            asked = [n for n, request in enumerate(requests) if request is not None]
-            completions = generate_from_ids(self.model, self.tokenizer, [requests[n][0] for n in asked],
-                                            [requests[n][1] for n in asked], self.batch_size,
-                                            scores=self.keep_confidence)
-            answered = dict(zip(asked, completions))
+            answered = {}
+            for expert in self.experts:  # one batched generation per model
+                asked = [n for n, request in enumerate(requests) if request is not None and steps[n].expert is expert]
+                if asked:
+                    completions = generate_from_ids(expert.model, expert.tokenizer, [requests[n][0] for n in asked],
+                                                    [requests[n][1] for n in asked], self.batch_size,
+                                                    scores=self.keep_confidence)
+                    answered.update(zip(asked, completions))
             for n, (i, step) in enumerate(zip(order, steps)):
                 if n not in answered:  # a second look with no token left to change: it writes no answer
                     step.reason = "no other token to look at"
@@ -401,8 +461,8 @@ class Calculator:
                 step.completion = requests[n][2] + completion.text
                 if self.keep_confidence:
                     step.confidence = [(token, None) for token in requests[n][3]] + list(completion.confidence)
-                step.verdict = verify_trace(step.prompt, step.completion, self.format)
-                answer = read_answer(step.completion, step.op, self.format) if completion.finished else None
+                step.verdict = verify_trace(step.prompt, step.completion, step.expert.format)
+                answer = read_answer(step.completion, step.op, step.expert.format) if completion.finished else None
                 if answer is None:
                     step.reason = completion.reason or f"no {step.op} answer in {step.completion!r}"
                     if step.check_of is None and step.look_of is None:
@@ -421,16 +481,17 @@ class Calculator:
         tokens' text, the fixed tokens), or None for a second look that has no token left to change. A second look
         writes the first answer up to its look-th least sure token, the model's second choice there, and lets the
         model go on."""
-        step.prompt, reference = make_trace(step.a, step.op, step.b, self.format, self.pad_width)
-        prompt_ids, budget = encode(self.tokenizer, step.prompt), len(encode(self.tokenizer, reference)) + 1
+        expert = step.expert
+        step.prompt, reference = make_trace(step.a, step.op, step.b, expert.format, expert.pad_width)
+        prompt_ids, budget = encode(expert.tokenizer, step.prompt), len(encode(expert.tokenizer, reference)) + 1
         if step.look_of is None:
             return prompt_ids, budget, "", []
         first = result.steps[step.look_of - 1]
-        written = encode(self.tokenizer, first.completion)
+        written = encode(expert.tokenizer, first.completion)
         if first.alternatives is None:
             # text and ids must spell each other (they do for hf_arith's tokenizers): else nothing to look at
-            spelled = self.tokenizer.convert_ids_to_tokens(written)
-            first.alternatives = (least_sure(self.model, self.tokenizer, prompt_ids, written)
+            spelled = expert.tokenizer.convert_ids_to_tokens(written)
+            first.alternatives = (least_sure(expert.model, expert.tokenizer, prompt_ids, written)
                                   if "".join(spelled) == first.completion else [])
         if step.look > len(first.alternatives):
             return None
@@ -438,7 +499,7 @@ class Calculator:
         fixed = written[:position] + [token]
         if len(fixed) >= budget:
             return None
-        tokens = self.tokenizer.convert_ids_to_tokens(fixed)
+        tokens = expert.tokenizer.convert_ids_to_tokens(fixed)
         return prompt_ids + fixed, budget - len(fixed), "".join(tokens), tokens
 
     def _advance(self, i, walkers, pending, results, value) -> None:
@@ -468,6 +529,10 @@ class Calculator:
         steps.append(step)
         try:
             self.check_step(a, op, b, len(_numbered(steps)))
+            step.expert = self.skills.expert_for(a, op, b)
+            if step.expert is None:  # each operand within some model's limit, but no one model takes both
+                raise StepError(f"step {len(_numbered(steps))} ({a}{op}{b}): no model of this calculator takes "
+                                f"both operands")
         except StepError as error:
             if role == "check":  # the answer led to a check beyond what the model computes: it confirms nothing
                 step.reason = f"cannot be computed ({str(error).partition(': ')[2]})"
@@ -478,5 +543,5 @@ class Calculator:
         pending[i] = step
 
 
-__all__ = ["DEFAULT_LOOKS", "Calculator", "CheckFailed", "NoAnswer", "Result", "Skills", "Step", "StepError",
+__all__ = ["DEFAULT_LOOKS", "Calculator", "CheckFailed", "Expert", "NoAnswer", "Result", "Skills", "Step", "StepError",
            "exact_value", "parse_expression", "step_name"]

@@ -2,9 +2,9 @@
 
     hf-arith train [--preset add3] [--config args.yaml] [any Model/Data/Run/TrainingArguments flag]
     hf-arith eval MODEL_DIR
-    hf-arith calc MODEL_DIR 123+456 "12+34*5" "(7-9)*3" -5+3     (or one expression per line on stdin)
+    hf-arith calc [MODEL_DIR] 123+456 "12+34*5" "(7-9)*3" -5+3   (or one per line on stdin; no folder: the shipped one)
     hf-arith sample MODEL_DIR --prompt "O God, O God!" --max_new_tokens 200 --temperature 0.8 --top_k 40 --seed 0
-    hf-arith demo MODEL_DIR [--port 7860]      (a Gradio calculator in the browser)
+    hf-arith demo [MODEL_DIR] [--port 7860]    (a Gradio calculator in the browser)
     hf-arith refresh MODEL_DIR [MODEL_DIR ...]  (rewrite a folder's trust_remote_code files with this version's)
 
 Bad input gives one line on stderr and exit code 2, before any output is written. A problem the model does not
@@ -53,14 +53,54 @@ def _load(model_dir: str, arithmetic: bool = True):
     return loaded
 
 
+def _load_calculator(model_dir: str | None) -> list:
+    """The experts of a model or calculator folder, or of the shipped calculator when `model_dir` is None."""
+    import os
+
+    from transformers.utils import logging as hf_logging
+
+    from hf_arith.loading import SHIPPED_CALCULATOR, load_calculator_folder
+
+    _note_untested_transformers()
+    hf_logging.disable_progress_bar()
+    if model_dir is None and not os.path.isfile(os.path.join(SHIPPED_CALCULATOR, "calculator.json")):
+        raise UsageError("hf-arith calc: error: this installation ships no calculator; pass a model folder")
+    return load_calculator_folder(SHIPPED_CALCULATOR if model_dir is None else model_dir)
+
+
 def _looks_like_expression(arg: str) -> bool:
     """'-5+3' or '-(2*3)' on the command line is a problem to compute, not an unknown option."""
     return bool(re.fullmatch(r"-[\d(][\d\s+\-*/()=]*", arg))
 
 
+_EXPRESSION = re.compile(r"[\d\s+\-*/()=]+")
+
+
+def _shipped_limits() -> str:
+    """What the shipped calculator takes, from its calculator.json (read without importing torch)."""
+    import json
+    import os
+
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pretrained", "calc", "calculator.json")
+    try:
+        with open(path) as f:
+            experts = json.load(f)["experts"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return "this installation ships no calculator"
+    limits = {}
+    for expert in experts:
+        for op in expert.get("operations", ""):
+            limits[op] = max(limits.get(op, 0), expert.get("max_digits", 0))
+    return "the shipped calculator takes operands of up to " + ", ".join(
+        f"{limits[op]} digits for {op}" for op in "+-*/" if op in limits) + " (the lengths measured right)"
+
+
 def cmd_calc(argv):
-    parser = OneLineParser(prog="hf-arith calc", description="compute expressions with a trained model")
-    parser.add_argument("model_dir")
+    parser = OneLineParser(prog="hf-arith calc", description="compute expressions with a trained model",
+                           epilog="Without MODEL_DIR, " + _shipped_limits() + ". A model folder's limits are its "
+                                  "own (its training range; a calculator folder's calculator.json).")
+    parser.add_argument("model_dir", nargs="?", default=None, metavar="MODEL_DIR",
+                        help="a model or calculator folder (default: the calculator shipped with hf_arith)")
     parser.add_argument("problems", nargs="*", help="e.g. 123+456 or '12+34*5'; none: read one per line from stdin")
     parser.add_argument("--answer-only", action="store_true", help="print only the answers")
     parser.add_argument("--trace", action="store_true", help="also print each step's trace and its verdict")
@@ -75,6 +115,11 @@ def cmd_calc(argv):
     # A leading space keeps argparse from reading '-5+3' as an option; expressions ignore surrounding spaces.
     # Intermixed: options and problems in any order (`calc MODEL --answer-only 1+2`, `calc MODEL 1+2 --trace`).
     args = parser.parse_intermixed_args([" " + a if _looks_like_expression(a) else a for a in argv])
+    if args.model_dir is not None and _EXPRESSION.fullmatch(args.model_dir):
+        import os
+
+        if not os.path.isdir(args.model_dir):  # `hf-arith calc 1234+1`: a problem for the shipped calculator
+            args.problems, args.model_dir = [args.model_dir, *args.problems], None
     if args.batch_size < 1:
         raise UsageError(f"hf-arith calc: error: --batch_size must be >= 1, got {args.batch_size}")
     if args.looks is not None and args.looks < 0:
@@ -85,12 +130,10 @@ def cmd_calc(argv):
     first = next(batches, None)  # a problem to answer before the model is loaded (stdin may be empty)
     if first is None:
         raise UsageError("hf-arith calc: error: no problems given (arguments or stdin)")
-    loaded = _load(args.model_dir)
-
     from hf_arith.calculator import Calculator
 
-    calculator = Calculator(loaded.model, loaded.tokenizer, loaded.settings, args.batch_size, check=not args.no_check,
-                            looks=DEFAULT_LOOKS if args.looks is None else args.looks)
+    calculator = Calculator(experts=_load_calculator(args.model_dir), batch_size=args.batch_size,
+                            check=not args.no_check, looks=DEFAULT_LOOKS if args.looks is None else args.looks)
     status = 0
     for numbered in itertools.chain([first], batches):  # answered as the lines come, a batch at a time (as bc does)
         for where, text in numbered:  # every problem of a batch is checked before any of it is computed
@@ -319,7 +362,8 @@ def cmd_sample(argv):
 
 def cmd_demo(argv):
     parser = OneLineParser(prog="hf-arith demo", description="a Gradio calculator for a trained model")
-    parser.add_argument("model_dir")
+    parser.add_argument("model_dir", nargs="?", default=None, metavar="MODEL_DIR",
+                        help="a model or calculator folder (default: the calculator shipped with hf_arith)")
     parser.add_argument("--port", type=int, default=None, help="local port (default: Gradio's first free one)")
     args = parser.parse_args(argv)
     if args.port is not None and not 0 < args.port < 65536:
@@ -333,7 +377,7 @@ def cmd_demo(argv):
         raise UsageError(f"hf-arith demo: error: {error.name} is not installed (pip install gradio)") from None
     _note_untested_transformers()
     app = build_app(Demo(args.model_dir))  # a folder that is not an hf_arith model: ValueError, exit 2, at once
-    print(f"hf-arith demo: serving {args.model_dir} (Ctrl-C to stop)", flush=True)
+    print(f"hf-arith demo: serving {args.model_dir or 'the shipped calculator'} (Ctrl-C to stop)", flush=True)
     app.launch(server_name="127.0.0.1", server_port=args.port, show_error=False)
     return 0
 
@@ -346,6 +390,14 @@ def cmd_train(argv):
 
     _note_untested_transformers()
 
+    preset = argparse.ArgumentParser(add_help=False)
+    preset.add_argument("--preset")
+    known, rest = preset.parse_known_args(argv)
+    from hf_arith.training.calculator_preset import CALCULATOR_PRESETS, train_calculator
+
+    if known.preset in CALCULATOR_PRESETS:  # several experts, then the calculator that routes between them
+        train_calculator(known.preset, rest)
+        return 0
     try:
         train(parse_train_args(argv))  # logs its summary (rank 0) through the "hf_arith" logger
     finally:

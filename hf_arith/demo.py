@@ -1,4 +1,5 @@
-"""A Gradio calculator for a trained hf_arith model: `hf-arith demo MODEL_DIR [--port N]`.
+"""A Gradio calculator for a trained hf_arith model or calculator folder: `hf-arith demo [MODEL_DIR] [--port N]`
+(without a folder: the calculator shipped with hf_arith).
 
 Type a problem or an expression; see the model's answer beside Python's, every step the model generated (and the steps
 by which it checked each answer: the calculator answers only what the model's checks confirm) with `verify_trace`'s
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 
 from .calculator import Calculator, StepError, exact_value, parse_expression, step_name
 from .data.verify import read_steps
-from .loading import load_model_folder
+from .loading import SHIPPED_CALCULATOR, load_calculator_folder
 
 EXAMPLES = {"+": ["123+456", "999+1", "(12+34)+56"], "-": ["345-678", "1000-1", "-5+3"],
             "*": ["123*45", "99*99", "12+34*5"], "/": ["345/7", "999/1", "100/7*2"]}
@@ -32,16 +33,24 @@ class Solved:
 class Demo:
     """The calculator behind the page (no Gradio here, so it is tested on its own)."""
 
-    def __init__(self, model_dir: str):
-        loaded = load_model_folder(model_dir)  # ValueError for anything that is not a consistent hf_arith model
-        if not loaded.is_arithmetic:
-            raise ValueError(f"{model_dir!r} is a language model, not an arithmetic one: use hf-arith sample")
-        self.model_dir, self.model, self.tokenizer = model_dir, loaded.model, loaded.tokenizer
+    def __init__(self, model_dir: str | None = None):
+        self.model_dir = SHIPPED_CALCULATOR if model_dir is None else model_dir
+        # ValueError for anything that is not a consistent hf_arith arithmetic model or calculator folder
+        experts = load_calculator_folder(self.model_dir)
         # the probabilities come from the generation itself (never from encoding what the model wrote once more)
-        self.calculator = Calculator(loaded.model, loaded.tokenizer, loaded.settings, confidence=True)
-        self.settings = loaded.settings
-        self.examples = [e for op in self.settings["operations"] for e in EXAMPLES[op]
-                         if all(o in self.settings["operations"] for o in "+-*/" if o in e.lstrip("-"))]
+        self.calculator = Calculator(experts=experts, confidence=True)
+        operations = self.calculator.operations
+        self.examples = [e for op in operations for e in EXAMPLES[op]
+                         if all(o in operations for o in "+-*/" if o in e.lstrip("-"))]
+        if self.calculator.skills.limit("+") >= 20 and "*" in operations:
+            self.examples.insert(0, "(999*999)+1")
+        if self.calculator.skills.limit("+") >= 20:
+            self.examples.insert(1, "98765432109876543210+12345678901234567890")
+
+    def describe(self) -> str:
+        """What each model of the calculator computes, and up to how many digits."""
+        return "; ".join(f"`{e.name}`: `{e.operations}` on operands of up to {e.max_digits} digits (`{e.format}`)"
+                         for e in self.calculator.experts)
 
     def solve(self, text: str) -> Solved:
         try:
@@ -99,9 +108,10 @@ class Demo:
 
     def heatmap(self) -> str | None:
         for name in ("heatmap_full_width.png", "heatmap_uniform.png", "heatmap_test.png"):
-            path = os.path.join(self.model_dir, name)
-            if os.path.isfile(path):
-                return path
+            for folder in [self.model_dir] + [os.path.join(self.model_dir, e.name) for e in self.calculator.experts]:
+                path = os.path.join(folder, name)
+                if os.path.isfile(path):
+                    return path
         return None
 
 
@@ -151,11 +161,11 @@ def build_app(demo: Demo):
         rows, summary = demo.solve_many(text)
         return rows, summary
 
-    settings = demo.settings
     with gr.Blocks(title="hf_arith calculator") as app:
-        gr.Markdown(f"## hf_arith calculator\n`{demo.model_dir}`: `{settings['operations']}` on operands of up to "
-                    f"{demo.calculator.max_digits} digits, `{settings['format']}` traces. Expressions with + - * / "
-                    "and parentheses are computed step by step by the model.")
+        shipped = demo.model_dir == SHIPPED_CALCULATOR
+        shown = "the calculator shipped with hf_arith" if shipped else f"`{demo.model_dir}`"
+        gr.Markdown(f"## hf_arith calculator\n{shown}: {demo.describe()}. Expressions with + - * / and parentheses "
+                    "are computed step by step by the models; each answer is checked by them.")
         with gr.Tab("Calculator"):
             with gr.Row():
                 problem = gr.Textbox(label="Problem or expression", placeholder=", ".join(demo.examples[:3]),
@@ -189,7 +199,7 @@ def build_app(demo: Demo):
     return app
 
 
-def main(model_dir: str, port: int | None = None) -> None:
+def main(model_dir: str | None, port: int | None = None) -> None:
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # nothing leaves the machine
     app = build_app(Demo(model_dir))
     app.launch(server_name="127.0.0.1", server_port=port, show_error=False)

@@ -262,6 +262,60 @@ def load_model_folder(path: str) -> LoadedModel:
     return LoadedModel(model.eval(), tokenizer, settings)
 
 
-__all__ = ["EXPORTED_CODE_FILES", "MANIFEST", "LoadedModel", "PARTIAL_MARKER", "RESULTS_LOCK", "STAGING",
-           "check_regular_file", "check_writable", "config_record", "load_model_folder", "owned_files",
+CALCULATOR_FILE = "calculator.json"  # a calculator folder: its experts' model folders, each with its limit
+# The calculator shipped inside the package (`hf-arith calc` and `demo` without a folder): `hf-arith train --preset
+# calc` wrote it (its README.md names the command and seed).
+SHIPPED_CALCULATOR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pretrained", "calc")
+_FOLDER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
+
+
+def is_calculator_folder(path: str) -> bool:
+    return os.path.lexists(os.path.join(path, CALCULATOR_FILE))
+
+
+def read_calculator_file(path: str) -> list[dict]:
+    """The experts a calculator folder lists, checked: [{"folder", "operations", "max_digits"}], in routing order."""
+    where = os.path.join(path, CALCULATOR_FILE)
+    experts = read_json_object(where).get("experts")
+    if not isinstance(experts, list) or not experts:
+        raise ValueError(f"{where!r} must list its experts (\"experts\": a non-empty list)")
+    checked = []
+    for entry in experts:
+        entry = _mapping(where, "each expert", entry)
+        folder, limit = entry.get("folder"), entry.get("max_digits")
+        # a plain subfolder name: a calculator never reads outside its own folder
+        if not isinstance(folder, str) or not _FOLDER_NAME.fullmatch(folder) or ".." in folder:
+            raise ValueError(f"{where!r}: expert folder {folder!r} is not a plain subfolder name")
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise ValueError(f"{where!r}: expert {folder!r} has max_digits {limit!r}; expected an integer >= 1")
+        checked.append({**entry, "folder": folder, "max_digits": limit})
+    return checked
+
+
+def load_calculator_folder(path: str) -> list:
+    """The experts of a calculator folder (calculator.json), or of one model folder (one expert), as
+    calculator.Expert objects; ValueError naming what is wrong."""
+    from .calculator import Expert
+
+    def arithmetic(folder: str) -> LoadedModel:
+        loaded = load_model_folder(folder)
+        if not loaded.is_arithmetic:
+            raise ValueError(f"{folder!r} holds no arithmetic data settings (config.arith_data); was it trained by "
+                             "hf-arith train on an arithmetic preset?")
+        return loaded
+
+    if not is_calculator_folder(path):
+        loaded = arithmetic(path)
+        return [Expert.of(loaded.model, loaded.tokenizer, loaded.settings, name=os.path.basename(path) or path)]
+    experts = []
+    for entry in read_calculator_file(path):
+        loaded = arithmetic(os.path.join(path, entry["folder"]))
+        experts.append(Expert.of(loaded.model, loaded.tokenizer, loaded.settings, entry["max_digits"],
+                                 name=entry["folder"]))
+    return experts
+
+
+__all__ = ["CALCULATOR_FILE", "EXPORTED_CODE_FILES", "MANIFEST", "LoadedModel", "PARTIAL_MARKER", "RESULTS_LOCK",
+           "SHIPPED_CALCULATOR", "STAGING", "check_regular_file", "check_writable", "config_record",
+           "is_calculator_folder", "load_calculator_folder", "load_model_folder", "owned_files", "read_calculator_file",
            "read_json_object", "refresh_code", "replace_file", "tokenizer_record"]

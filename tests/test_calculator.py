@@ -418,3 +418,29 @@ def test_a_repeat_check_is_used_only_where_the_model_lacks_the_inverse_and_gets_
     (result,) = Calculator(WrongModel(tokenizer, {"27+14=": "51"}), tokenizer, settings, looks=3).run(["14+27"])
     assert result.answer == "41" and result.steps[0].checked is True
     assert [s.prompt for s in result.steps] == ["14+27=", "41-14="]
+
+
+def test_experts_each_take_the_steps_within_their_limits():
+    from hf_arith.calculator import Expert
+
+    short_tok, long_tok = CharTokenizerFast(), AlignedPairTokenizer(max_digits=64)
+    short = PerfectModel(short_tok, "cot", 3)
+    long = PerfectModel(long_tok, "reversed", None)
+    experts = [Expert(short, short_tok, "+-*/", "cot", 3, 3, "calc3"),
+               Expert(long, long_tok, "+", "reversed", None, 40, "add")]
+    calc = Calculator(experts=experts)
+    first, second, third, fourth = calc.run(["(999*999)+1", "98765432109876543210+12345678901234567890", "7*8",
+                                             "1234-1"])
+    assert first.answer == str(999 * 999 + 1)
+    assert [(s.expert.name, s.a, s.op, s.b) for s in first.steps] == [
+        ("calc3", 999, "*", 999), ("calc3", 999, "*", 999),  # the product, then its repeat (998001/999 is too long)
+        ("add", 998001, "+", 1), ("add", 1, "+", 998001)]  # the sum and its repeat: no model subtracts 6 digits
+    assert second.answer == str(98765432109876543210 + 12345678901234567890)
+    assert {s.expert.name for s in second.steps} == {"add"}
+    assert third.answer == "56" and {s.expert.name for s in third.steps} == {"calc3"}  # the first expert that can
+    assert fourth.answer is None and fourth.input_error
+    assert "1234 has 4 digits; this calculator takes operands of at most 3 digits for -" in fourth.error
+    with pytest.raises(ValueError, match="this calculator takes operands of at most 40"):
+        calc.check("1" * 41 + "+1")
+    with pytest.raises(ValueError, match="one model .* or experts, not both"):
+        Calculator(short, short_tok, {"operations": "+"}, experts=experts)
