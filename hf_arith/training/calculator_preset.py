@@ -116,9 +116,11 @@ where a model has them, else a repeat).
 ```python
 from hf_arith.calculator import Calculator
 
-calculator = Calculator.from_pretrained("{output_dir}")
-print(calculator.run(["(999*999)+1"])[0].answer)
+calculator = Calculator.from_pretrained("path/to/this/folder")  # hf_arith's own: hf_arith.loading.SHIPPED_CALCULATOR
+print(calculator.run(["(999*999)+1"])[0].answer)               # 998002
 ```
+
+or `hf-arith calc path/to/this/folder "(999*999)+1"` (`hf-arith calc "(999*999)+1"` for the one hf_arith ships).
 """
     ModelCard(content).save(os.path.join(output_dir, "README.md"))
 
