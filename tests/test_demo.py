@@ -119,7 +119,8 @@ def free_port() -> int:
 def demo_server(folder):
     port = free_port()
     env = {**os.environ, "OMP_NUM_THREADS": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
-    process = subprocess.Popen([sys.executable, "-m", "hf_arith.cli", "demo", str(folder), "--port", str(port)],
+    folder_args = [] if folder is None else [str(folder)]  # None: the calculator shipped with hf_arith
+    process = subprocess.Popen([sys.executable, "-m", "hf_arith.cli", "demo", *folder_args, "--port", str(port)],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
     url = f"http://127.0.0.1:{port}/"
     deadline = time.time() + 120
@@ -271,3 +272,16 @@ def test_the_confidence_view_shows_what_generate_wrote_even_tokens_no_trace_hold
         shown = [token for token, p in solved.confidence if p is not None]
         assert "3|5" in shown and shown[: len(steps[0].confidence)] == [t for t, _ in steps[0].confidence]
         assert all(0 < p <= 1 for _, p in solved.confidence if p is not None)
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian's chromium is not installed (.ci/run installs it)")
+def test_the_shipped_calculator_in_a_real_browser_with_long_operands():
+    with demo_server(None) as url, browser_page() as page:
+        page.goto(url)
+        assert ask(page, "(999*999)+1") == "998002"
+        assert read_value(page, "#message") == "right"
+        a, b = 98765432109876543210987654321, 12345678901234567890123456789
+        page.locator("#problem textarea").first.fill(f"{a}+{b}")
+        page.locator("#compute").first.click()
+        assert read_value(page, "#answer", str(a + b)) == str(a + b)
+        assert "the calculator shipped with hf_arith" in page.content()

@@ -91,7 +91,7 @@ def write_calculator_card(output_dir: str, calculator: dict) -> None:
     rows = "\n".join(
         f"| `{e['folder']}/` | `{e['preset']}` | `{e['operations']}` | **{e['max_digits']}** | {e['seed']} | "
         f"{e['steps']:,} | {e['train_runtime_s'] / 60:.1f} min | "
-        + ", ".join(f"{n} {100 * v:.2f} %" for n, v in e["suites"].items()) + " |"
+        + ", ".join(f"{n} {100 * v:.3f} %" for n, v in e["suites"].items()) + " |"
         for e in calculator["experts"])
     content = f"""---
 library_name: transformers
