@@ -39,6 +39,7 @@ class Demo:
         experts = load_calculator_folder(self.model_dir)
         # the probabilities come from the generation itself (never from encoding what the model wrote once more)
         self.calculator = Calculator(experts=experts, confidence=True)
+        self.model, self.tokenizer = experts[0].model, experts[0].tokenizer  # the first (for one model: the model)
         operations = self.calculator.operations
         self.examples = [e for op in operations for e in EXAMPLES[op]
                          if all(o in operations for o in "+-*/" if o in e.lstrip("-"))]
