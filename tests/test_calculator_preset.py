@@ -15,11 +15,11 @@ from .tiny import TINY
 def test_a_limit_is_the_training_range_extended_by_the_longer_suites_passed_in_order():
     right, wrong = {"exact_match": 1.0}, {"exact_match": 0.99}
     assert measured_limit({"test": right, "hard": right, "length_50": right, "hard_100": right,
-                           "length_100": right, "length_200": right}, 20) == (200, [])
-    assert measured_limit({"test": right, "length_50": right, "length_100": wrong, "length_200": right}, 20) \
+                           "length_100": right, "length_200": right}, 20, 0.999) == (200, [])
+    assert measured_limit({"test": right, "length_50": right, "length_100": wrong, "length_200": right}, 20, 0.999) \
         == (50, ["length_100 99.00 %"])
-    assert measured_limit({"test": right, "hard_100": wrong, "length_100": right}, 20)[0] == 20
-    assert measured_limit({"test": wrong, "length_50": right}, 20) == (0, ["test 99.00 %"])
+    assert measured_limit({"test": right, "hard_100": wrong, "length_100": right}, 20, 0.999)[0] == 20
+    assert measured_limit({"test": wrong, "length_50": right}, 20, 0.999) == (0, ["test 99.00 %"])
 
 
 def test_the_calc_preset_trains_its_experts_and_writes_a_calculator_of_them(tmp_path, monkeypatch, capsys):

@@ -28,7 +28,7 @@ CALCULATOR_PRESETS = {
 }
 
 
-def measured_limit(evaluation: dict, trained_digits: int, threshold: float = MEASURED_RIGHT) -> tuple[int, list]:
+def measured_limit(evaluation: dict, trained_digits: int, threshold: float) -> tuple[int, list]:
     """(the longest operand the suites show right, the suites below `threshold`); 0 when a suite of the training
     range is below it."""
     longer = {}
@@ -69,7 +69,7 @@ def train_calculator(name: str, argv: list[str]) -> dict:
     experts, lines = [], []
     for folder, spec in specs:
         results = train(spec)
-        limit, failed = measured_limit(results.evaluation, spec.data.max_digits)
+        limit, failed = measured_limit(results.evaluation, spec.data.max_digits, MEASURED_RIGHT)
         if not limit:
             raise ValueError(f"expert {folder!r} (preset {spec.run.preset}) is not right on its own training range "
                              f"({', '.join(failed)} below {100 * MEASURED_RIGHT:g} %): no calculator was written")

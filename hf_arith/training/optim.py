@@ -13,7 +13,7 @@ OPTIMIZERS = ("adamw", "muon")
 def muon_parameter_names(model) -> set[str]:
     """The 2-D weights inside the transformer blocks (attention and MLP matrices): Muon's share."""
     return {name for name, p in model.named_parameters()
-            if p.requires_grad and p.ndim == 2 and ".h." in f".{name}" and "wte" not in name and "wpe" not in name}
+            if p.requires_grad and p.ndim == 2 and ".h." in f".{name}"}
 
 
 class MuonWithAdamW(torch.optim.Optimizer):
